@@ -1,0 +1,232 @@
+"""`megatron`: the command line. A thin face over the package; no logic lives only here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from megatron import cluster, db, migrate as migrations, policies as policy_registry
+from megatron.errors import MegatronError
+
+
+class FriendlyGroup(click.Group):
+    """Turns MegatronError into a one-line message and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MegatronError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(1)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    click.echo("  ".join("-" * w for w in widths))
+    for r in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+
+
+@click.group(cls=FriendlyGroup)
+@click.version_option(package_name="megatron")
+def main() -> None:
+    """Megatron: a pump.fun / Raydium LaunchLab analytics warehouse on PostgreSQL + TimescaleDB.
+
+    Every command uses DATABASE_URL when it is set, else the embedded cluster under .megatron/.
+    """
+
+
+# --- db ---------------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """The embedded PostgreSQL + TimescaleDB cluster (ignored when DATABASE_URL is set)."""
+
+
+def _external_notice() -> bool:
+    if db.external_url():
+        click.echo(f"DATABASE_URL is set: using {db.describe(db.external_url() or '')}; no embedded cluster involved.")
+        return True
+    return False
+
+
+@db_group.command("start")
+def db_start() -> None:
+    """Create (first time) and start the embedded cluster; does nothing if it runs."""
+    if _external_notice():
+        return
+    before = cluster.status().state
+    state = cluster.start()
+    verb = "already running" if before == "running" else "started"
+    click.echo(f"embedded cluster {verb}: 127.0.0.1:{state.port} (data {state.data_dir})")
+
+
+@db_group.command("stop")
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    if _external_notice():
+        return
+    click.echo("embedded cluster stopped" if cluster.stop() else "embedded cluster was not running")
+
+
+@db_group.command("status")
+def db_status() -> None:
+    """Tell whether the embedded cluster runs (and notice a crash)."""
+    if _external_notice():
+        return
+    st = cluster.status()
+    click.echo(f"{st.state}: {st.detail}")
+    if st.state != "running":
+        sys.exit(3)
+
+
+@db_group.command("url")
+def db_url() -> None:
+    """Print the connection URL (DATABASE_URL, or the embedded cluster's)."""
+    click.echo(db.database_url(start=False))
+
+
+@db_group.command("psql", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def db_psql(args: tuple[str, ...]) -> None:
+    """Open psql on the database (extra arguments go to psql)."""
+    url = db.database_url()
+    psql = "psql"
+    state = cluster.load_state()
+    if state and not db.external_url():
+        psql = os.path.join(state.pg_bin, "psql")
+    os.execvp(psql, [psql, url, *args])
+
+
+@db_group.command("reset")
+@click.confirmation_option(prompt="Delete the embedded cluster and all its data?")
+def db_reset() -> None:
+    """Stop the embedded cluster and delete its data."""
+    if _external_notice():
+        return
+    cluster.destroy()
+    click.echo("embedded cluster deleted")
+
+
+# --- migrate ------------------------------------------------------------------------------
+
+
+def _progress(m: migrations.Migration, duration: float | None) -> None:
+    if duration is None:
+        click.echo(f"  applying {m.display} …", nl=False)
+    else:
+        click.echo(f" {duration:.0f} ms")
+
+
+@main.command("migrate")
+@click.option("--status", "show_status", is_flag=True, help="List migrations and whether each is applied.")
+@click.option("--dry-run", is_flag=True, help="Show what would be applied; change nothing.")
+def migrate_cmd(show_status: bool, dry_run: bool) -> None:
+    """Apply pending migrations from migrations/ in order."""
+    url = db.database_url()
+    if show_status:
+        with db.connect(url) as conn:
+            rows = migrations.status(conn)
+        print_table(
+            ["version", "name", "state", "mode", "applied_at", "ms"],
+            [
+                (
+                    f"{(r.migration or r.applied).version:03d}",  # type: ignore[union-attr]
+                    (r.migration or r.applied).name,  # type: ignore[union-attr]
+                    r.state,
+                    "" if r.migration is None else ("tx" if r.migration.transactional else "no-tx"),
+                    r.applied.applied_at.strftime("%Y-%m-%d %H:%M:%S") if r.applied else "",
+                    f"{r.applied.duration_ms:.0f}" if r.applied else "",
+                )
+                for r in rows
+            ],
+        )
+        return
+    applied = run_migrations(url, dry_run=dry_run)
+    if dry_run:
+        if not applied:
+            click.echo("nothing to apply")
+        for m in applied:
+            click.echo(f"would apply {m.display} ({'transaction' if m.transactional else 'no-transaction'})")
+
+
+def run_migrations(url: str, *, dry_run: bool = False, echo: Callable[[str], None] = click.echo) -> list[migrations.Migration]:
+    applied = migrations.migrate(url, dry_run=dry_run, on_progress=None if dry_run else _progress)
+    if not dry_run:
+        echo(f"migrations: {len(applied)} applied, database {db.describe(url)} is up to date")
+    return applied
+
+
+# --- policies -----------------------------------------------------------------------------
+
+
+@main.command("policies")
+def policies_cmd() -> None:
+    """Print the time-series policy registry and whether each is native or orchestrated."""
+    with db.connect() as conn:
+        edition = db.timescaledb_license(conn)
+        rows = policy_registry.registry(conn)
+    show_policies(edition, rows)
+
+
+def show_policies(edition: str, rows: list[policy_registry.PolicyRow]) -> None:
+    click.echo(f"TimescaleDB edition: {edition} ({policy_registry.edition_meaning(edition)})")
+    print_table(
+        ["object", "kind", "chunk/bucket", "compress", "compress_after", "drop_after", "refresh", "applied_by"],
+        [
+            (
+                r.object_name,
+                r.object_kind,
+                policy_registry.fmt_interval(r.chunk_interval),
+                r.compression,
+                policy_registry.fmt_interval(r.compress_after),
+                policy_registry.fmt_interval(r.drop_after),
+                r.refresh,
+                r.applied_by,
+            )
+            for r in rows
+        ],
+    )
+
+
+# --- dbt ----------------------------------------------------------------------------------
+
+
+@main.command("dbt", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dbt_cmd(args: tuple[str, ...]) -> None:
+    """Run dbt (e.g. `megatron dbt build`) against the same database as every other command."""
+    from megatron import dbt
+
+    sys.exit(dbt.run(list(args) or ["--help"]).returncode)
+
+
+# --- demo (the main job) --------------------------------------------------------------------
+
+
+@main.command("demo")
+def demo_cmd() -> None:
+    """The main job on the default database: start, migrate, show status and policies."""
+    if not db.external_url():
+        before = cluster.status().state
+        state = cluster.start()
+        click.echo(
+            f"embedded cluster {'already running' if before == 'running' else 'started'}: 127.0.0.1:{state.port}"
+        )
+    url = db.database_url()
+    run_migrations(url)
+    with db.connect(url) as conn:
+        edition = db.timescaledb_license(conn)
+        rows = policy_registry.registry(conn)
+    show_policies(edition, rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""One connection story: ``DATABASE_URL`` when set, else the embedded cluster.
+
+The CLI, dbt's profile, the flows and the tests all resolve the server through
+:func:`database_url`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from megatron import cluster
+from megatron.errors import MegatronError
+
+
+def external_url() -> str | None:
+    value = os.environ.get("DATABASE_URL", "").strip()
+    return value or None
+
+
+def database_url(*, start: bool = True) -> str:
+    """The server to use. Starts the embedded cluster when no DATABASE_URL is set and ``start``."""
+    external = external_url()
+    if external:
+        return external
+    if start:
+        cluster.start()
+    return cluster.url()
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    return make_conninfo(url, dbname=dbname)
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for logs and messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def describe(url: str) -> str:
+    parts = conninfo_to_dict(url)
+    return f"{parts.get('user', '?')}@{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '?')}"
+
+
+@contextmanager
+def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    target = url or database_url()
+    try:
+        conn = psycopg.connect(target, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+        raise MegatronError(f"Cannot connect to {describe(target)}: {reason}") from None
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """Environment variables read by profiles.yml."""
+    parts = conninfo_to_dict(url)
+    return {
+        "MEGATRON_DB_HOST": str(parts.get("host") or "localhost"),
+        "MEGATRON_DB_PORT": str(parts.get("port") or 5432),
+        "MEGATRON_DB_USER": str(parts.get("user") or ""),
+        "MEGATRON_DB_PASSWORD": str(parts.get("password") or ""),
+        "MEGATRON_DB_NAME": str(parts.get("dbname") or "megatron"),
+    }
+
+
+def timescaledb_license(conn: psycopg.Connection) -> str:
+    row = conn.execute("select current_setting('timescaledb.license', true)").fetchone()
+    if row is None or row[0] is None:
+        raise MegatronError("TimescaleDB is not loaded on this server (timescaledb.license is not set).")
+    return str(row[0])
