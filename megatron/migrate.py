@@ -211,6 +211,9 @@ def migrate(
     """Apply pending migrations; return those applied (or that would be, with ``dry_run``)."""
     with connect(url, autocommit=True) as conn:
         conn.execute("set client_min_messages = warning")
+        # Raw objects live in public, bookkeeping in megatron, whatever the role's own search_path
+        # says (a role named "megatron" would otherwise put unqualified objects in schema megatron).
+        conn.execute("set search_path = public, megatron")
         conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
             conn.autocommit = False

@@ -53,6 +53,9 @@ def run_id() -> str:
     return secrets.token_hex(3)
 
 
+_EDITION: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def template_db(server_url: str, run_id: str) -> Iterator[str]:
     """A database with every migration applied, used as the template of each module's database."""
@@ -60,6 +63,8 @@ def template_db(server_url: str, run_id: str) -> Iterator[str]:
     url = create_database(server_url, name)
     try:
         migrate.migrate(url)
+        with psycopg.connect(url) as c:
+            _EDITION["license"] = db.timescaledb_license(c)
         with _admin(server_url) as conn:
             conn.execute(f'alter database "{name}" with allow_connections false')
             conn.execute(
@@ -101,9 +106,9 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture(scope="session")
-def edition(server_url: str) -> str:
-    with psycopg.connect(server_url) as c:
-        return db.timescaledb_license(c)
+def edition(template_db: str) -> str:
+    """timescaledb.license of the server under test: 'timescale' (Community/TSL) or 'apache'."""
+    return _EDITION["license"]
 
 
 @pytest.fixture

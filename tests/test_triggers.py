@@ -1,0 +1,366 @@
+"""The seed's three triggers: USD values on trade insert, sell-off events, holder-score queueing."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+DAY = "2025-01-01"
+
+
+def at(hhmmss: str) -> str:
+    return f"{DAY} {hhmmss}+00"
+
+
+def make_token(conn: psycopg.Connection, mint: str) -> str:
+    row = conn.execute(
+        "insert into tokens (mint_address, platform, creation_signature, creation_timestamp, creator_address) "
+        "values (%s, 'pumpfun', %s, %s, 'Creator111') returning id",
+        (mint, f"create-{mint}", at("00:00")),
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def make_pool(conn: psycopg.Connection, token_id: str, address: str, progress: str | None = None) -> str:
+    row = conn.execute(
+        "insert into pools (pool_address, token_id, base_mint, quote_mint, platform, bonding_curve_progress) "
+        "values (%s, %s, 'Mint', 'So11111111111111111111111111111111111111112', 'pumpfun', %s) returning id",
+        (address, token_id, None if progress is None else Decimal(progress)),
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+class Token:
+    def __init__(self, conn: psycopg.Connection, mint: str) -> None:
+        self.conn = conn
+        self.mint = mint
+        self.id = make_token(conn, mint)
+        self.pool_id = make_pool(conn, self.id, f"Pool-{mint}")
+        self.trades = 0
+
+    def trade(self, when: str, price: str | None = "0.000001", sol: str | None = "2", side: str = "buy",
+              sol_usd: str | None = None, price_usd: str | None = None) -> str:
+        self.trades += 1
+        signature = f"{self.mint}-{self.trades}"
+        self.conn.execute(
+            "insert into transactions (signature, pool_id, token_id, block_time, slot, type, user_address, "
+            "amount_in, amount_in_decimals, amount_out, amount_out_decimals, sol_amount, token_amount, "
+            "price_per_token, sol_amount_usd, price_per_token_usd) "
+            "values (%s, %s, %s, %s, %s, %s, 'Trader1', 0, 9, 0, 6, %s, 1000, %s, %s, %s)",
+            (signature, self.pool_id, self.id, when, self.trades, side,
+             None if sol is None else Decimal(sol), None if price is None else Decimal(price),
+             None if sol_usd is None else Decimal(sol_usd), None if price_usd is None else Decimal(price_usd)),
+        )
+        return signature
+
+    def usd(self, signature: str) -> tuple[object, ...] | None:
+        return self.conn.execute(
+            "select sol_amount_usd, price_per_token_usd from transactions where signature = %s", (signature,)
+        ).fetchone()
+
+
+def sol_price(conn: psycopg.Connection, when: str, usd: str, source: str = "pyth") -> None:
+    conn.execute("insert into sol_usd_prices (price_time, price_usd, source) values (%s, %s, %s)",
+                 (when, Decimal(usd), source))
+
+
+# --- USD values ---------------------------------------------------------------------------------
+
+
+def test_usd_trigger_is_a_before_insert_row_trigger(conn: psycopg.Connection) -> None:
+    row = conn.execute(
+        "select action_timing, event_manipulation, action_orientation from information_schema.triggers "
+        "where event_object_table = 'transactions' and trigger_name = 'update_transaction_usd_values'"
+    ).fetchone()
+    assert row == ("BEFORE", "INSERT", "ROW")
+
+
+@pytest.mark.parametrize(
+    ("prices", "expected", "case"),
+    [
+        ([("09:50", "150")], (Decimal("300.00"), Decimal("0.0001500000")), "a recent price"),
+        ([("09:50", "150"), ("09:55", "160")], (Decimal("320.00"), Decimal("0.0001600000")), "the latest of several"),
+        ([("10:00", "155")], (Decimal("310.00"), Decimal("0.0001550000")), "a price at the same instant"),
+        ([("09:45", "150")], (Decimal("300.00"), Decimal("0.0001500000")), "exactly 15 minutes old"),
+        ([("09:44:59", "150")], (None, None), "stale: 15 minutes and 1 second old"),
+        ([], (None, None), "no price at all"),
+        ([("10:00:01", "150")], (None, None), "only a later price"),
+    ],
+)
+def test_usd_values_come_from_the_latest_price_at_most_15_minutes_old(
+    conn: psycopg.Connection, prices: list[tuple[str, str]], expected: tuple[object, object], case: str
+) -> None:
+    for when, usd in prices:
+        sol_price(conn, at(when), usd)
+    token = Token(conn, "MintUsd")
+    signature = token.trade(at("10:00"), price="0.000001", sol="2")
+    assert token.usd(signature) == expected
+
+
+def test_usd_values_supplied_by_a_loader_are_replaced(conn: psycopg.Connection) -> None:
+    sol_price(conn, at("09:59"), "150")
+    token = Token(conn, "MintUsdGiven")
+    signature = token.trade(at("10:00"), sol="2", sol_usd="999", price_usd="999")
+    assert token.usd(signature) == (Decimal("300.00"), Decimal("0.0001500000"))
+    stale = token.trade(at("11:00"), sol="2", sol_usd="999", price_usd="999")
+    assert token.usd(stale) == (None, None)
+
+
+def test_a_trade_without_amounts_gets_no_usd_values(conn: psycopg.Connection) -> None:
+    sol_price(conn, at("09:59"), "150")
+    token = Token(conn, "MintUsdEmpty")
+    signature = token.trade(at("10:00"), price=None, sol=None, sol_usd="1", price_usd="1")
+    assert token.usd(signature) == (None, None)
+
+
+def test_sources_reporting_at_the_same_instant_resolve_deterministically(conn: psycopg.Connection) -> None:
+    sol_price(conn, at("09:59"), "151", source="birdeye")
+    sol_price(conn, at("09:59"), "150", source="pyth")
+    token = Token(conn, "MintUsdTie")
+    assert token.usd(token.trade(at("10:00"), sol="2")) == (Decimal("300.00"), Decimal("0.0001500000"))
+    row = conn.execute("select sol_usd_price_at(%s)", (at("10:00"),)).fetchone()
+    assert row == (Decimal("150.000000"),)
+
+
+def test_one_statement_of_unordered_trades_prices_every_row_by_the_rule(conn: psycopg.Connection) -> None:
+    """The trigger memoizes within a statement; every row must still get exactly the rule's answer."""
+    rng = random.Random(3)
+    minute = 0
+    while minute < 240:  # prices from 08:00 at irregular steps, some gaps longer than 15 minutes
+        conn.execute(
+            "insert into sol_usd_prices (price_time, price_usd, source) "
+            "values (%s::timestamptz + make_interval(mins => %s, secs => %s), %s, %s) on conflict do nothing",
+            (at("08:00"), minute, rng.choice((0, 0, 30)), Decimal(100 + minute), rng.choice(("pyth", "hermes"))),
+        )
+        minute += rng.choice((1, 1, 2, 5, 14, 15, 16, 40))
+    token = Token(conn, "MintUsdMemo")
+    # 07:30 .. 12:30: one time-ordered run (the memo's common case) followed by out-of-order stragglers
+    seconds = sorted(rng.randrange(0, 5 * 3600) for _ in range(600)) + [rng.randrange(0, 5 * 3600) for _ in range(200)]
+    conn.execute(
+        "insert into transactions (signature, pool_id, token_id, block_time, slot, type, user_address, amount_in, "
+        "amount_in_decimals, amount_out, amount_out_decimals, sol_amount, token_amount, price_per_token) "
+        "select 'memo-' || n, %s, %s, %s::timestamptz + make_interval(secs => s), n, 'buy', 'U', 0, 9, 0, 6, 1.5, 1, "
+        "0.000001 from unnest(%s::int[]) with ordinality as t (s, n)",
+        (token.pool_id, token.id, at("07:30"), seconds),
+    )
+    mismatches = conn.execute(
+        "select count(*) from transactions where signature like 'memo-%' "
+        "and sol_amount_usd is distinct from round(1.5 * sol_usd_price_at(block_time), 2)"
+    ).fetchone()
+    priced = conn.execute("select count(sol_amount_usd) from transactions where signature like 'memo-%'").fetchone()
+    assert mismatches == (0,)
+    assert priced is not None and 0 < priced[0] < 800  # both priced and unpriced rows were exercised
+
+
+def test_a_price_written_between_two_statements_of_one_query_is_seen(conn: psycopg.Connection) -> None:
+    token = Token(conn, "MintUsdOneQuery")
+    insert = (
+        "insert into transactions (signature, pool_id, token_id, block_time, slot, type, user_address, amount_in, "
+        "amount_in_decimals, amount_out, amount_out_decimals, sol_amount) values ('{sig}', '{pool}', '{token}', "
+        "'{when}', 1, 'buy', 'U', 0, 9, 0, 6, 2)"
+    )
+    # three statements sent as one query share statement_timestamp(): the price write must clear the memo
+    conn.execute(
+        insert.format(sig="q1", pool=token.pool_id, token=token.id, when=at("10:00"))
+        + "; insert into sol_usd_prices (price_time, price_usd, source) values ('" + at("10:00:30") + "', 150, 'pyth'); "
+        + insert.format(sig="q2", pool=token.pool_id, token=token.id, when=at("10:01"))
+    )
+    assert token.usd("q1") == (None, None)
+    assert token.usd("q2") == (Decimal("300.00"), None)
+
+
+def test_a_price_committed_by_another_session_is_seen_by_the_next_statement(
+    conn: psycopg.Connection, database_url: str
+) -> None:
+    token = Token(conn, "MintUsdOtherSession")
+    # two trades in one statement, no price yet: the memo learns "no price from 10:00 on"
+    conn.execute(
+        "insert into transactions (signature, pool_id, token_id, block_time, slot, type, user_address, amount_in, "
+        "amount_in_decimals, amount_out, amount_out_decimals, sol_amount, price_per_token) values "
+        "('early-1', %(pool)s, %(token)s, '2031-06-01 09:59:30+00', 1, 'buy', 'U', 0, 9, 0, 6, 2, 0.000001), "
+        "('early-2', %(pool)s, %(token)s, '2031-06-01 10:00:00+00', 2, 'buy', 'U', 0, 9, 0, 6, 2, 0.000001)",
+        {"pool": token.pool_id, "token": token.id},
+    )
+    first = "early-2"
+    with psycopg.connect(database_url, autocommit=True) as other:
+        other.execute("insert into sol_usd_prices (price_time, price_usd, source) values ('2031-06-01 10:00:30+00', "
+                      "150, 'bench-other-session')")
+        try:
+            second = token.trade("2031-06-01 10:01+00", sol="2")  # same transaction, next statement
+            assert token.usd(first) == (None, None)
+            assert token.usd(second) == (Decimal("300.00"), Decimal("0.0001500000"))
+        finally:
+            other.execute("delete from sol_usd_prices where source = 'bench-other-session'")
+
+
+def test_prices_arriving_after_their_trades_are_filled_in_later(conn: psycopg.Connection) -> None:
+    token = Token(conn, "MintUsdLate")
+    early = token.trade(at("10:00"), sol="2")
+    outside = token.trade(at("12:00"), sol="2")
+    assert token.usd(early) == (None, None)
+    sol_price(conn, at("09:58"), "150")
+    sol_price(conn, at("11:58"), "170")
+    row = conn.execute("select fill_transaction_usd_values(%s, %s)", (at("09:00"), at("11:00"))).fetchone()
+    assert row == (1,)
+    assert token.usd(early) == (Decimal("300.00"), Decimal("0.0001500000"))
+    assert token.usd(outside) == (None, None)  # outside the window asked for
+
+
+# --- sell-off events ------------------------------------------------------------------------------
+
+
+def score(conn: psycopg.Connection, mint: str, when: str, drop_15m: str | None) -> None:
+    conn.execute(
+        "insert into technical_scores (token_mint, timestamp, price_drop_15m) values (%s, %s, %s)",
+        (mint, when, None if drop_15m is None else Decimal(drop_15m)),
+    )
+
+
+def events(conn: psycopg.Connection, mint: str) -> list[tuple[object, ...]]:
+    return conn.execute(
+        "select detection_time, initial_price, lowest_price, drop_percentage from selloff_events "
+        "where token_mint = %s order by detection_time",
+        (mint,),
+    ).fetchall()
+
+
+@pytest.fixture
+def falling(conn: psycopg.Connection) -> Token:
+    token = Token(conn, "MintFalling")
+    token.trade(at("11:50"), price="1.10")  # before the 15-minute window of 12:10
+    token.trade(at("11:56"), price="1.00")  # first trade of the window (11:55, 12:10]
+    token.trade(at("12:05"), price="0.90", side="sell")
+    token.trade(at("12:09"), price="0.85", side="sell")  # price at 12:10
+    token.trade(at("12:25"), price="0.70", side="sell")  # price at 12:30
+    return token
+
+
+def test_a_drop_above_10_percent_opens_a_selloff_event(conn: psycopg.Connection, falling: Token) -> None:
+    score(conn, falling.mint, at("12:10"), "15")
+    rows = events(conn, falling.mint)
+    assert len(rows) == 1
+    _, initial, lowest, drop = rows[0]
+    assert (initial, lowest, drop) == (Decimal("1.0000000000"), Decimal("0.8500000000"), Decimal("15.0000"))
+
+
+@pytest.mark.parametrize("drop", ["10", "9.9999", "-5", None])
+def test_a_drop_of_10_percent_or_less_opens_nothing(conn: psycopg.Connection, falling: Token, drop: str | None) -> None:
+    score(conn, falling.mint, at("12:10"), drop)
+    assert events(conn, falling.mint) == []
+
+
+def test_a_further_drop_within_the_hour_extends_the_open_event(conn: psycopg.Connection, falling: Token) -> None:
+    score(conn, falling.mint, at("12:10"), "15")
+    score(conn, falling.mint, at("12:30"), "22")
+    score(conn, falling.mint, at("12:40"), "12")  # smaller drop: keeps the largest
+    rows = events(conn, falling.mint)
+    assert len(rows) == 1
+    _, initial, lowest, drop = rows[0]
+    assert (initial, lowest, drop) == (Decimal("1.0000000000"), Decimal("0.7000000000"), Decimal("22.0000"))
+
+
+def test_a_drop_more_than_an_hour_after_detection_opens_a_new_event(conn: psycopg.Connection, falling: Token) -> None:
+    score(conn, falling.mint, at("12:10"), "15")
+    score(conn, falling.mint, at("13:11"), "11")
+    assert [r[0] for r in events(conn, falling.mint)] == [
+        conn.execute("select %s::timestamptz", (at("12:10"),)).fetchone()[0],  # type: ignore[index]
+        conn.execute("select %s::timestamptz", (at("13:11"),)).fetchone()[0],  # type: ignore[index]
+    ]
+
+
+def test_a_recovered_event_is_not_extended(conn: psycopg.Connection, falling: Token) -> None:
+    score(conn, falling.mint, at("12:10"), "15")
+    conn.execute("update selloff_events set recovery_time = %s where token_mint = %s", (at("12:20"), falling.mint))
+    score(conn, falling.mint, at("12:30"), "22")
+    assert len(events(conn, falling.mint)) == 2
+
+
+def test_a_selloff_score_for_a_token_without_trades_still_records_the_drop(conn: psycopg.Connection) -> None:
+    score(conn, "MintUnseen", at("12:10"), "30")
+    rows = events(conn, "MintUnseen")
+    assert [(r[1], r[2], r[3]) for r in rows] == [(None, None, Decimal("30.0000"))]
+
+
+# --- holder-score queue ---------------------------------------------------------------------------
+
+
+def pending(conn: psycopg.Connection, mint: str) -> list[tuple[object, ...]]:
+    return conn.execute(
+        "select priority, reason from holder_score_queue where token_mint = %s and processed_at is null", (mint,)
+    ).fetchall()
+
+
+def set_progress(conn: psycopg.Connection, pool_id: str, progress: str | None) -> None:
+    conn.execute("update pools set bonding_curve_progress = %s where id = %s",
+                 (None if progress is None else Decimal(progress), pool_id))
+
+
+@pytest.fixture
+def curve(conn: psycopg.Connection) -> tuple[str, str]:
+    token_id = make_token(conn, "MintCurve")
+    return "MintCurve", make_pool(conn, token_id, "Pool-MintCurve", progress="5")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("5", "10", [(3, "milestone_crossed 10%")]),
+        ("9.99", "12", [(3, "milestone_crossed 10%")]),
+        ("20", "25", [(5, "milestone_crossed 25%")]),
+        ("49", "51", [(5, "milestone_crossed 50%")]),
+        ("74", "80", [(2, "milestone_crossed 75%")]),
+        ("5", "30", [(3, "milestone_crossed 25%")]),  # 10 and 25 at once: most urgent priority, highest milestone
+        ("40", "90", [(2, "milestone_crossed 75%")]),
+        (None, "12", [(3, "milestone_crossed 10%")]),  # a pool first seen without progress counts from 0
+    ],
+)
+def test_crossing_a_milestone_queues_the_token(
+    conn: psycopg.Connection, curve: tuple[str, str], before: str | None, after: str, expected: list[tuple[int, str]]
+) -> None:
+    mint, pool_id = curve
+    set_progress(conn, pool_id, before)
+    conn.execute("delete from holder_score_queue")
+    set_progress(conn, pool_id, after)
+    assert pending(conn, mint) == expected
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("5", "9.99"), ("10", "24"), ("26", "49"), ("30", "20"), ("80", "99"), ("12", "12"), ("30", None)],
+)
+def test_moves_that_cross_no_milestone_queue_nothing(
+    conn: psycopg.Connection, curve: tuple[str, str], before: str, after: str | None
+) -> None:
+    mint, pool_id = curve
+    set_progress(conn, pool_id, before)
+    conn.execute("delete from holder_score_queue")
+    set_progress(conn, pool_id, after)
+    assert pending(conn, mint) == []
+
+
+def test_updates_of_other_columns_queue_nothing(conn: psycopg.Connection, curve: tuple[str, str]) -> None:
+    mint, pool_id = curve
+    conn.execute("update pools set latest_price = 1, status = 'active' where id = %s", (pool_id,))
+    assert pending(conn, mint) == []
+
+
+def test_a_token_already_pending_is_not_queued_twice(conn: psycopg.Connection, curve: tuple[str, str]) -> None:
+    mint, pool_id = curve
+    set_progress(conn, pool_id, "12")
+    set_progress(conn, pool_id, "30")
+    set_progress(conn, pool_id, "60")
+    assert pending(conn, mint) == [(3, "milestone_crossed 10%")]
+
+
+def test_once_processed_the_next_milestone_queues_again(conn: psycopg.Connection, curve: tuple[str, str]) -> None:
+    mint, pool_id = curve
+    set_progress(conn, pool_id, "12")
+    conn.execute("update holder_score_queue set processed_at = now() where token_mint = %s", (mint,))
+    set_progress(conn, pool_id, "80")
+    assert pending(conn, mint) == [(2, "milestone_crossed 75%")]
+    assert conn.execute("select count(*) from holder_score_queue where token_mint = %s", (mint,)).fetchone() == (2,)
