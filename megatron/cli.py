@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
+import psycopg
 
 from megatron import cluster, db, migrate as migrations, policies as policy_registry
 from megatron.errors import MegatronError
+from megatron.paths import project_root
+from megatron.ingest.loader import Counts
 
 
 class FriendlyGroup(click.Group):
@@ -196,6 +200,70 @@ def show_policies(edition: str, rows: list[policy_registry.PolicyRow]) -> None:
     )
 
 
+# --- ingest -------------------------------------------------------------------------------
+
+
+def print_counts(run_id: int, counts: Counts) -> None:
+    c = counts
+    click.echo(
+        f"ingest run {run_id}: {c.records_read} records read = {c.records_decoded} decoded + "
+        f"{c.records_skipped} skipped (failed on chain) + {c.records_rejected} rejected"
+    )
+    click.echo(
+        f"  events: {c.events_read} read = {c.events_accepted} loaded + {c.events_duplicate} already loaded + "
+        f"{c.events_rejected} rejected"
+    )
+    for kind, (read, accepted) in sorted(c.by_kind.items()):
+        click.echo(f"    {kind:<15} {read:>9} read {accepted:>9} loaded")
+    if c.records_rejected or c.events_rejected:
+        click.echo(f"  rejects are kept with their reasons: select * from megatron.ingest_rejects where run_id = {run_id}")
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--rpc", "rpc_url", metavar="URL", help="Pull from a Solana JSON-RPC node instead of files.")
+@click.option("--address", "addresses", multiple=True, metavar="ADDR",
+              help="With --rpc: addresses to page (default: the pump.fun program); repeat for several mints.")
+@click.option("--limit", default=1000, show_default=True, help="With --rpc: transactions per address per run.")
+@click.option("--backfill", is_flag=True, help="With --rpc: continue into the past from the oldest signature fetched.")
+@click.option("--concurrency", default=4, show_default=True, help="With --rpc: requests in flight.")
+@click.option("--rps", default=10.0, show_default=True, help="With --rpc: requests per second at most.")
+@click.option("--batch-size", default=25_000, show_default=True, help="Events per database transaction.")
+def ingest_cmd(
+    paths: tuple[str, ...], rpc_url: str | None, addresses: tuple[str, ...], limit: int, backfill: bool,
+    concurrency: int, rps: float, batch_size: int,
+) -> None:
+    """Load files and folders (RPC JSON, Helius notifications, event log lines, canonical JSONL,
+    SOL/USD CSV or Hermes JSON), or pull from an RPC node with --rpc."""
+    from megatron.ingest import files as file_ingest, rpc
+
+    if bool(paths) == bool(rpc_url):
+        raise MegatronError("Give either PATH… to load files, or --rpc URL to pull from a node (not both, not neither).")
+    url = db.database_url()
+    with db.connect(url) as conn:
+        if rpc_url:
+            settings = rpc.RpcSettings(concurrency=concurrency, requests_per_second=rps)
+            with click.progressbar(length=limit * max(1, len(addresses)), label="fetching", file=sys.stderr) as bar:
+                last = [0]
+
+                def step(done: int, total: int) -> None:
+                    bar.update(done - last[0])
+                    last[0] = done
+
+                result = rpc.pull(conn, rpc_url, addresses or (rpc.PUMPFUN_PROGRAM_ID,), limit=limit, backfill=backfill,
+                                  settings=settings, batch_size=batch_size, on_progress=step)
+            click.echo(f"rpc: {result.signatures} signatures, {result.calls} calls ({result.retries} retried)")
+            print_counts(result.run_id, result.counts)
+            return
+        todo = file_ingest.input_files(paths)
+        total = sum(f.stat().st_size for f in todo)
+        with click.progressbar(length=total, label=f"loading {len(todo)} files", file=sys.stderr) as bar:
+            run_id, counts = file_ingest.ingest_paths(
+                conn, paths, batch_size=batch_size, on_file=lambda f, _c: bar.update(f.stat().st_size)
+            )
+        print_counts(run_id, counts)
+
+
 # --- dbt ----------------------------------------------------------------------------------
 
 
@@ -211,9 +279,18 @@ def dbt_cmd(args: tuple[str, ...]) -> None:
 # --- demo (the main job) --------------------------------------------------------------------
 
 
+def default_fixtures() -> Path:
+    """The real mainnet fixtures shipped beside the project (``MEGATRON_FIXTURES`` to move them)."""
+    return Path(os.environ.get("MEGATRON_FIXTURES", project_root().parent / "shared" / "fixtures" / "solana"))
+
+
 @main.command("demo")
-def demo_cmd() -> None:
-    """The main job on the default database: start, migrate, show status and policies."""
+@click.option("--fixtures", type=click.Path(path_type=Path), default=None,
+              help="Folder of real Solana fixtures (default: ../shared/fixtures/solana).")
+def demo_cmd(fixtures: Path | None) -> None:
+    """The main job on the default database: start, migrate, load the real fixtures, report."""
+    from megatron.ingest import files as file_ingest
+
     if not db.external_url():
         before = cluster.status().state
         state = cluster.start()
@@ -222,10 +299,26 @@ def demo_cmd() -> None:
         )
     url = db.database_url()
     run_migrations(url)
+    fixtures = fixtures or default_fixtures()
     with db.connect(url) as conn:
+        if fixtures.exists():
+            inputs = [p for p in (fixtures / "rpc", fixtures / "helius", fixtures / "logs") if p.exists()]
+            click.echo(f"loading the real mainnet fixtures from {fixtures}")
+            run_id, counts = file_ingest.ingest_paths(conn, inputs)
+            print_counts(run_id, counts)
+        else:
+            click.echo(f"no fixtures at {fixtures}; skipping the real-data load (set MEGATRON_FIXTURES)")
         edition = db.timescaledb_license(conn)
         rows = policy_registry.registry(conn)
+        show_database(conn)
     show_policies(edition, rows)
+
+
+def show_database(conn: psycopg.Connection) -> None:
+    from megatron import report
+
+    click.echo("database:")
+    print_table(["table", "rows", "detail"], report.table_summary(conn))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+"""``megatron ingest PATH…``: files and folders of RPC JSON, Helius notifications, event log
+lines, canonical JSONL and SOL/USD prices, through the decoder into the loader."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import psycopg
+
+from megatron.decode import FailedTransaction, decode_record, iter_records
+from megatron.decode.records import READ_SUFFIXES
+from megatron.errors import MegatronError
+from megatron.ingest import prices
+from megatron.ingest.loader import DEFAULT_BATCH_SIZE, Counts, Loader
+from megatron.validate import RejectError, validate_event
+
+PRICE_SUFFIXES = frozenset({".csv"})
+
+
+def input_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Every file the paths name, folders walked in sorted order; missing paths are an error."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise MegatronError(f"{path} does not exist.")
+        if path.is_dir():
+            files.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.suffix.lower() in READ_SUFFIXES | PRICE_SUFFIXES
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def _is_hermes(path: Path) -> bool:
+    if path.suffix.lower() not in {".json", ".jsonl", ".ndjson"}:
+        return False
+    with path.open(errors="replace") as fh:
+        return prices.looks_like_hermes(fh.read(4096))
+
+
+def load_file(loader: Loader, path: Path, *, now: float) -> None:
+    """Read, decode, validate and stage one file's records."""
+    if path.suffix.lower() in PRICE_SUFFIXES or _is_hermes(path):
+        reader = prices.csv_prices(path) if path.suffix.lower() in PRICE_SUFFIXES else prices.hermes_prices(path)
+        for origin, raw, item in reader:
+            loader.record_read()
+            if isinstance(item, RejectError):
+                loader.record_rejected(origin, item.reason_code, item.message, raw)
+                continue
+            try:
+                validate_event(item, now=now)
+            except RejectError as exc:
+                loader.record_rejected(origin, exc.reason_code, exc.with_origin(origin).message, raw)
+                continue
+            loader.add(item, origin)
+        return
+    for record in iter_records(path):
+        loader.record_read()
+        try:
+            events = decode_record(record, now=now)
+        except FailedTransaction:
+            loader.record_skipped()
+            continue
+        except RejectError as exc:
+            loader.record_rejected(record.origin, exc.reason_code, exc.message, record.text)
+            continue
+        loader.add_all(events, record.origin)
+
+
+def ingest_paths(
+    conn: psycopg.Connection,
+    paths: Sequence[str | Path],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_file: Callable[[Path, Counts], None] | None = None,
+    now: float | None = None,
+) -> tuple[int, Counts]:
+    """Load every record of the given paths. Returns (run id, counts)."""
+    files = input_files(paths)
+    clock = time.time() if now is None else now
+    loader = Loader(conn, source="files: " + ", ".join(str(p) for p in paths)[:500], batch_size=batch_size)
+    with loader:
+        for path in files:
+            load_file(loader, path, now=clock)
+            if on_file:
+                on_file(path, loader.counts)
+    return loader.run_id, loader.counts
+
+
+def iter_sizes(files: Sequence[Path]) -> Iterator[int]:
+    for f in files:
+        yield f.stat().st_size

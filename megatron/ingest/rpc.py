@@ -1,0 +1,350 @@
+"""``megatron ingest --rpc URL``: pull transactions from a Solana JSON-RPC node.
+
+Pages ``getSignaturesForAddress`` for the pump.fun program (or given addresses, e.g. mints),
+fetches each transaction with ``getTransaction`` under bounded concurrency and a request-rate
+limit, retries 429/5xx and transport errors with exponential backoff (honouring
+``Retry-After``), and hands each transaction to the decoder and the loader. Every HTTP call is
+one ``api_credit_usage`` row. The position per address is kept in ``megatron.rpc_cursors``, so
+an interrupted or repeated pull resumes: a normal run fetches what is newer than the last run,
+``backfill=True`` continues further into the past.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+
+from megatron.decode import FailedTransaction, decode_record
+from megatron.decode.records import records_from_text
+from megatron.errors import MegatronError
+from megatron.events import PUMPFUN_PROGRAM_ID
+from megatron.ingest.loader import DEFAULT_BATCH_SIZE, Counts, Loader
+from megatron.validate import RejectError
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass
+class RpcSettings:
+    concurrency: int = 4
+    requests_per_second: float = 10.0
+    max_retries: int = 5
+    backoff_base: float = 0.5  # seconds; doubled each retry, with jitter, capped at backoff_max
+    backoff_max: float = 30.0
+    timeout: float = 30.0
+    page_size: int = 1000
+    max_transaction_version: int = 0
+    commitment: str = "confirmed"
+    provider: str = ""  # api_credit_usage.api_provider; default: the URL's host
+
+
+@dataclass
+class CallRecord:
+    at: datetime
+    endpoint: str
+    status_code: int | None
+    response_time_ms: int
+    error: str | None
+    request_type: str
+    token_mint: str | None = None
+
+
+class RpcError(Exception):
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+
+
+@dataclass
+class PullResult:
+    run_id: int
+    counts: Counts
+    signatures: int = 0
+    calls: int = 0
+    retries: int = 0
+    per_address: dict[str, int] = field(default_factory=dict)
+
+
+class RateLimiter:
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self.interval
+
+
+class RpcClient:
+    def __init__(self, url: str, settings: RpcSettings) -> None:
+        self.url = url
+        self.settings = settings
+        self.provider = settings.provider or (urlsplit(url).hostname or "rpc")
+        self.calls: list[CallRecord] = []
+        self.retries = 0
+        self.total_calls = 0
+        self._limiter = RateLimiter(settings.requests_per_second)
+        self._sem = asyncio.Semaphore(settings.concurrency)
+        self._http = httpx.AsyncClient(timeout=settings.timeout)
+        self._ids = 0
+        self._last_stamp: datetime | None = None
+
+    def _stamp(self) -> datetime:
+        """A call time, strictly increasing: api_credit_usage is keyed by (timestamp, provider, endpoint)."""
+        now = datetime.now(timezone.utc)
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + timedelta(microseconds=1)
+        self._last_stamp = now
+        return now
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, method: str, params: list[Any], *, token_mint: str | None = None) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await self._once(method, params, token_mint)
+            except RpcError as exc:
+                if not exc.retryable or attempt >= self.settings.max_retries:
+                    raise
+                attempt += 1
+                self.retries += 1
+                await asyncio.sleep(self._delay(attempt, getattr(exc, "retry_after", None)))
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.settings.backoff_max)
+        base = self.settings.backoff_base * 2 ** (attempt - 1)
+        return min(self.settings.backoff_max, base * (0.5 + random.random() / 2))
+
+    async def _once(self, method: str, params: list[Any], token_mint: str | None) -> Any:
+        async with self._sem:
+            await self._limiter.wait()
+            self._ids += 1
+            body = {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
+            started = time.perf_counter()
+            at = self._stamp()
+            status: int | None = None
+            error: str | None = None
+            try:
+                response = await self._http.post(self.url, json=body)
+                status = response.status_code
+                if status in RETRY_STATUS:
+                    error = f"HTTP {status}"
+                    exc = RpcError(f"{method}: HTTP {status}", retryable=True, status=status)
+                    retry_after = response.headers.get("retry-after")
+                    if retry_after and retry_after.replace(".", "", 1).isdigit():
+                        exc.retry_after = float(retry_after)  # type: ignore[attr-defined]
+                    raise exc
+                if status != 200:
+                    error = f"HTTP {status}"
+                    raise RpcError(f"{method}: HTTP {status}", retryable=False, status=status)
+                try:
+                    payload = response.json()
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    error = "malformed JSON body"
+                    raise RpcError(f"{method}: the node answered with a body that is not JSON", retryable=True, status=status) from None
+                if not isinstance(payload, dict):
+                    error = "malformed JSON-RPC response"
+                    raise RpcError(f"{method}: the node answered with JSON that is not a JSON-RPC response", retryable=True, status=status)
+                if payload.get("error"):
+                    err = payload["error"]
+                    error = f"RPC error {err.get('code')}: {err.get('message')}" if isinstance(err, dict) else str(err)
+                    code = err.get("code") if isinstance(err, dict) else None
+                    raise RpcError(f"{method}: {error}", retryable=code in (-32005, -32004, 429), status=status)
+                return payload.get("result")
+            except httpx.HTTPError as exc:
+                error = f"{exc.__class__.__name__}: {exc}"[:500]
+                raise RpcError(f"{method}: {error}", retryable=True) from None
+            finally:
+                self.total_calls += 1
+                self.calls.append(
+                    CallRecord(at, method, status, int((time.perf_counter() - started) * 1000), error, method, token_mint)
+                )
+
+
+def _save_calls(conn: psycopg.Connection, provider: str, calls: list[CallRecord]) -> None:
+    if not calls:
+        return
+    with conn.cursor().copy(
+        "copy api_credit_usage (timestamp, api_provider, endpoint, credits_used, response_time_ms, "
+        "status_code, error_message, token_mint, request_type) from stdin"
+    ) as copy:
+        for c in calls:
+            copy.write_row((c.at, provider, c.endpoint, 1, c.response_time_ms, c.status_code, c.error, c.token_mint, c.request_type))
+    calls.clear()
+
+
+def _cursor(conn: psycopg.Connection, address: str) -> tuple[str | None, str | None]:
+    row = conn.execute(
+        "select newest_signature, oldest_signature from megatron.rpc_cursors where address = %s", (address,)
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _save_cursor(conn: psycopg.Connection, address: str, newest: str | None, oldest: str | None) -> None:
+    conn.execute(
+        """
+        insert into megatron.rpc_cursors (address, newest_signature, oldest_signature)
+        values (%s, %s, %s)
+        on conflict (address) do update set
+            newest_signature = coalesce(excluded.newest_signature, megatron.rpc_cursors.newest_signature),
+            oldest_signature = coalesce(excluded.oldest_signature, megatron.rpc_cursors.oldest_signature),
+            updated_at = now()
+        """,
+        (address, newest, oldest),
+    )
+
+
+async def _signatures(
+    client: RpcClient, address: str, *, until: str | None, before: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first, at most ``limit``, stopping at ``until`` (exclusive)."""
+    found: list[dict[str, Any]] = []
+    cursor = before
+    while len(found) < limit:
+        opts: dict[str, Any] = {"limit": min(client.settings.page_size, limit - len(found)), "commitment": client.settings.commitment}
+        if cursor:
+            opts["before"] = cursor
+        if until:
+            opts["until"] = until
+        page = await client.call("getSignaturesForAddress", [address, opts])
+        if not isinstance(page, list):
+            raise RpcError("getSignaturesForAddress: the result is not a list", retryable=False)
+        page = [p for p in page if isinstance(p, dict) and isinstance(p.get("signature"), str)]
+        if not page:
+            break
+        found.extend(page)
+        cursor = page[-1]["signature"]
+        if len(page) < opts["limit"]:
+            break
+    return found[:limit]
+
+
+async def _pull(
+    conn: psycopg.Connection,
+    url: str,
+    addresses: Sequence[str],
+    *,
+    limit: int,
+    backfill: bool,
+    settings: RpcSettings,
+    batch_size: int,
+    now: float,
+    on_progress: Callable[[int, int], None] | None,
+) -> PullResult:
+    client = RpcClient(url, settings)
+    loader = Loader(conn, source=f"rpc: {client.provider} {', '.join(addresses)}"[:500], batch_size=batch_size)
+    result = PullResult(run_id=loader.run_id, counts=loader.counts)
+    try:
+        for address in addresses:
+            newest, oldest = _cursor(conn, address)
+            if backfill and oldest:
+                sigs = await _signatures(client, address, until=None, before=oldest, limit=limit)
+            else:
+                sigs = await _signatures(client, address, until=newest, before=None, limit=limit)
+            result.per_address[address] = len(sigs)
+            result.signatures += len(sigs)
+            done = 0
+
+            async def fetch(sig: dict[str, Any]) -> tuple[str, Any, RpcError | None]:
+                params = [sig["signature"], {
+                    "encoding": "jsonParsed",
+                    "maxSupportedTransactionVersion": settings.max_transaction_version,
+                    "commitment": settings.commitment,
+                }]
+                try:
+                    return sig["signature"], await client.call("getTransaction", params), None
+                except RpcError as exc:
+                    return sig["signature"], None, exc
+
+            # bounded fan-out: at most 4 × concurrency transactions in flight
+            window = max(1, settings.concurrency * 4)
+            for start in range(0, len(sigs), window):
+                chunk = sigs[start:start + window]
+                failed = [s for s in chunk if s.get("err") is not None]
+                for _ in failed:  # failed on chain: counted as skipped, not fetched (saves credits)
+                    loader.record_read()
+                    loader.record_skipped()
+                chunk_ok = [s for s in chunk if s.get("err") is None]
+                for signature, tx, err in await asyncio.gather(*(fetch(s) for s in chunk_ok)):
+                    loader.record_read()
+                    origin = f"rpc:getTransaction:{signature}"
+                    if err is not None:
+                        loader.record_rejected(origin, "rpc_error", f"{origin}: {err}", None)
+                        continue
+                    if tx is None:
+                        loader.record_rejected(origin, "not_found", f"{origin}: the node has no such transaction (pruned or not yet confirmed)", None)
+                        continue
+                    text = json.dumps({"jsonrpc": "2.0", "result": tx}, separators=(",", ":"))
+                    for record in records_from_text(text, origin):
+                        try:
+                            events = decode_record(record, now=now)
+                        except FailedTransaction:
+                            loader.record_skipped()
+                            continue
+                        except RejectError as exc:
+                            loader.record_rejected(origin, exc.reason_code, exc.message, text)
+                            continue
+                        loader.add_all(events, origin)
+                done += len(chunk)
+                with conn.transaction():
+                    _save_calls(conn, client.provider, client.calls)
+                if on_progress:
+                    on_progress(done, len(sigs))
+            loader.flush()
+            with conn.transaction():
+                _save_calls(conn, client.provider, client.calls)
+                if sigs:
+                    if backfill and oldest:
+                        _save_cursor(conn, address, None, sigs[-1]["signature"])
+                    else:
+                        _save_cursor(conn, address, sigs[0]["signature"], None if newest else sigs[-1]["signature"])
+        loader.finish()
+    except RpcError as exc:
+        with conn.transaction():
+            _save_calls(conn, client.provider, client.calls)
+        loader.fail(str(exc))
+        raise MegatronError(f"The RPC pull stopped: {exc}. Re-running resumes from the saved cursor.") from None
+    finally:
+        await client.close()
+    result.calls = client.total_calls
+    result.retries = client.retries
+    return result
+
+
+def pull(
+    conn: psycopg.Connection,
+    url: str,
+    addresses: Sequence[str] = (PUMPFUN_PROGRAM_ID,),
+    *,
+    limit: int = 1000,
+    backfill: bool = False,
+    settings: RpcSettings | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    now: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> PullResult:
+    """Fetch up to ``limit`` transactions per address and load them."""
+    return asyncio.run(
+        _pull(
+            conn, url, list(addresses), limit=limit, backfill=backfill, settings=settings or RpcSettings(),
+            batch_size=batch_size, now=time.time() if now is None else now, on_progress=on_progress,
+        )
+    )
