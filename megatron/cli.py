@@ -15,6 +15,7 @@ from megatron import cluster, db, migrate as migrations, policies as policy_regi
 from megatron.errors import MegatronError
 from megatron.paths import project_root
 from megatron.ingest.loader import Counts
+from megatron.simulate import SimSummary
 
 
 class FriendlyGroup(click.Group):
@@ -205,10 +206,13 @@ def show_policies(edition: str, rows: list[policy_registry.PolicyRow]) -> None:
 
 def print_counts(run_id: int, counts: Counts) -> None:
     c = counts
-    click.echo(
-        f"ingest run {run_id}: {c.records_read} records read = {c.records_decoded} decoded + "
-        f"{c.records_skipped} skipped (failed on chain) + {c.records_rejected} rejected"
-    )
+    if c.records_read:
+        click.echo(
+            f"ingest run {run_id}: {c.records_read} records read = {c.records_decoded} decoded + "
+            f"{c.records_skipped} skipped (failed on chain) + {c.records_rejected} rejected"
+        )
+    else:
+        click.echo(f"ingest run {run_id}:")
     click.echo(
         f"  events: {c.events_read} read = {c.events_accepted} loaded + {c.events_duplicate} already loaded + "
         f"{c.events_rejected} rejected"
@@ -216,7 +220,10 @@ def print_counts(run_id: int, counts: Counts) -> None:
     for kind, (read, accepted) in sorted(c.by_kind.items()):
         click.echo(f"    {kind:<15} {read:>9} read {accepted:>9} loaded")
     if c.records_rejected or c.events_rejected:
-        click.echo(f"  rejects are kept with their reasons: select * from megatron.ingest_rejects where run_id = {run_id}")
+        click.echo(
+            "  rejects are kept with their reasons and raw input in megatron.ingest_rejects "
+            "(each once, under the run that first saw it)"
+        )
 
 
 @main.command("ingest")
@@ -264,6 +271,78 @@ def ingest_cmd(
         print_counts(run_id, counts)
 
 
+# --- simulate -----------------------------------------------------------------------------
+
+DEFAULT_SIM_START = "2026-01-01T00:00:00+00:00"
+
+
+def print_sim_summary(summary: SimSummary) -> None:
+    d = summary.as_dict()
+    click.echo(
+        f"simulated: {d['tokens']} tokens, {d['trades']} trades ({d['buys']} buys, {d['sells']} sells; "
+        f"{d['pumpswap_trades']} on PumpSwap), {d['graduations']} graduations ({d['graduation_share']:.2%}), "
+        f"{d['sol_volume']:,.1f} SOL volume, {d['sol_usd_prices']} SOL/USD prices"
+    )
+    click.echo("  wallets by archetype: " + ", ".join(f"{k} {v}" for k, v in d["wallets"].items()))
+    click.echo("  token fates: " + ", ".join(f"{k} {v}" for k, v in d["fates"].items()))
+
+
+def run_simulation(
+    conn: psycopg.Connection | None, tokens: int, days: float, seed: int, start: str, out: Path | None,
+    max_bytes: int | None, batch_size: int,
+) -> None:
+    from datetime import datetime
+
+    from megatron.ingest.loader import Loader
+    from megatron.simulate import SimSummary, simulate, write_jsonl
+
+    begin = datetime.fromisoformat(start)
+    summary = SimSummary()
+    total_seconds = int(days * 86400)
+    with click.progressbar(length=total_seconds, label=f"simulating {tokens} tokens over {days:g} days",
+                           file=sys.stderr) as bar:
+        last = [0.0]
+
+        def step(done: float, _total: float) -> None:
+            bar.update(int(done - last[0]))
+            last[0] = int(done)
+
+        events = simulate(tokens, days, seed, begin, summary=summary, progress=step)
+        if out is not None:
+            files = write_jsonl(events, out, max_bytes=max_bytes)
+        else:
+            assert conn is not None
+            loader = Loader(conn, source=f"simulator: tokens={tokens} days={days:g} seed={seed} start={start}",
+                            batch_size=batch_size)
+            with loader:
+                loader.add_all(events, origin=f"simulator seed {seed}")
+    print_sim_summary(summary)
+    if out is not None:
+        click.echo(f"wrote {len(files)} file(s): {', '.join(str(f) for f in files[:5])}{' …' if len(files) > 5 else ''}")
+    else:
+        print_counts(loader.run_id, loader.counts)
+
+
+@main.command("simulate")
+@click.option("--tokens", default=300, show_default=True, help="Tokens launched over the period.")
+@click.option("--days", default=1.0, show_default=True, help="Length of the simulated period.")
+@click.option("--seed", default=1, show_default=True, help="Same seed, same market.")
+@click.option("--start", default=DEFAULT_SIM_START, show_default=True,
+              help="Start of the period (ISO 8601). Fixed by default so re-runs are identical and load as duplicates.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write canonical JSONL here (a .jsonl or .jsonl.gz file) instead of loading.")
+@click.option("--max-bytes", type=int, default=None, help="With --out: split into parts of at most this size.")
+@click.option("--batch-size", default=25_000, show_default=True, help="Events per database transaction.")
+def simulate_cmd(tokens: int, days: float, seed: int, start: str, out: Path | None, max_bytes: int | None,
+                 batch_size: int) -> None:
+    """Simulate a pump.fun market and load it through the loader (or write canonical JSONL)."""
+    if out is not None:
+        run_simulation(None, tokens, days, seed, start, out, max_bytes, batch_size)
+        return
+    with db.connect() as conn:
+        run_simulation(conn, tokens, days, seed, start, None, None, batch_size)
+
+
 # --- dbt ----------------------------------------------------------------------------------
 
 
@@ -287,8 +366,12 @@ def default_fixtures() -> Path:
 @main.command("demo")
 @click.option("--fixtures", type=click.Path(path_type=Path), default=None,
               help="Folder of real Solana fixtures (default: ../shared/fixtures/solana).")
-def demo_cmd(fixtures: Path | None) -> None:
-    """The main job on the default database: start, migrate, load the real fixtures, report."""
+@click.option("--sim-tokens", default=300, show_default=True, help="Tokens in the simulated market.")
+@click.option("--sim-days", default=1.0, show_default=True, help="Days of simulated market.")
+@click.option("--sim-seed", default=1, show_default=True, help="Seed of the simulated market.")
+def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: int) -> None:
+    """The main job on the default database: start, migrate, load the real fixtures and a small
+    simulated market, report what is there. Running it again loads nothing new."""
     from megatron.ingest import files as file_ingest
 
     if not db.external_url():
@@ -308,6 +391,8 @@ def demo_cmd(fixtures: Path | None) -> None:
             print_counts(run_id, counts)
         else:
             click.echo(f"no fixtures at {fixtures}; skipping the real-data load (set MEGATRON_FIXTURES)")
+        click.echo(f"loading a simulated market ({sim_tokens} tokens, {sim_days:g} day, seed {sim_seed})")
+        run_simulation(conn, sim_tokens, sim_days, sim_seed, DEFAULT_SIM_START, None, None, 25_000)
         edition = db.timescaledb_license(conn)
         rows = policy_registry.registry(conn)
         show_database(conn)

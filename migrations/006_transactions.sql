@@ -10,6 +10,11 @@
 -- recommends); dropped after 90 days. Declared once through the policy registry (the seed
 -- declares them twice). USD columns are filled by the trigger of 025_usd_trigger.
 --
+-- No foreign keys to tokens and pools (the seed has them): the only writer, the loader's
+-- megatron.ingest_apply(), resolves both ids by joining on the mint and pool address, so a
+-- trade cannot name a missing token; the two per-row RI checks cost 11 % of the loader's
+-- time (benchmarks/ingest.py). tests/test_ingest.py checks that no trade is orphaned.
+--
 -- Prices per token keep 20 decimal places (the seed's numeric(30,10) would keep a pump.fun
 -- price of ~3e-8 SOL to 3 significant digits); the same holds for every per-token price column.
 
@@ -18,8 +23,8 @@ set local search_path = public, megatron;
 create table transactions (
     signature text not null check (char_length(signature) <= 88),
     event_index smallint not null default 0 check (event_index >= 0),
-    pool_id uuid not null references pools (id),
-    token_id uuid not null references tokens (id),
+    pool_id uuid not null,  -- pools.id; no foreign key, see below
+    token_id uuid not null,  -- tokens.id
     block_time timestamptz not null,
     slot bigint not null,
     type text not null check (type in ('buy', 'sell', 'add_liquidity', 'remove_liquidity')),

@@ -31,6 +31,8 @@ create table megatron.ingest_rejects (
 );
 
 create index ingest_rejects_run_idx on megatron.ingest_rejects (run_id);
+-- the same bad input read again (a re-run) is recorded once, under the run that first saw it
+create unique index ingest_rejects_once_idx on megatron.ingest_rejects (origin, reason, md5(coalesce(payload, '')));
 create index ingest_rejects_reason_idx on megatron.ingest_rejects (reason);
 
 comment on table megatron.ingest_rejects is

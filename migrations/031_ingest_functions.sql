@@ -181,6 +181,7 @@ begin
         union all
         select g.mint, 'pumpfun' from ingest_migrations as g
     ) as m
+    where not exists (select 1 from tokens as k where k.mint_address = m.mint)
     on conflict (mint_address) do nothing;
 
     -- Bonding-curve pools from create events.
@@ -212,6 +213,20 @@ begin
     order by c.bonding_curve, c.slot, c.event_index
     on conflict (pool_address) do nothing;
 
+    -- Graduated pools from migrations (before pools seen through trades: the AMM pool's trades
+    -- may be in the same batch).
+    insert into pools (
+        pool_address, token_id, base_mint, quote_mint, platform, pool_type, lp_mint, base_vault,
+        quote_vault, initial_base_liquidity, initial_quote_liquidity
+    )
+    select distinct on (g.pool)
+        g.pool, t.id, g.mint, coalesce(g.quote_mint, v_wsol), g.platform, 'graduated',
+        g.lp_mint, g.base_vault, g.quote_vault, g.token_amount, g.sol_amount
+    from ingest_migrations as g
+    inner join tokens as t on t.mint_address = g.mint
+    order by g.pool, g.slot, g.event_index
+    on conflict (pool_address) do nothing;
+
     -- Pools seen first through trades (bonding curves of older tokens, AMM pools).
     insert into pools (pool_address, token_id, base_mint, quote_mint, platform, pool_type, bonding_curve_address)
     select distinct on (s.pool)
@@ -224,25 +239,9 @@ begin
         case when s.program = 'pumpswap' then null else s.pool end
     from ingest_trades as s
     inner join tokens as t on t.mint_address = s.mint
+    where not exists (select 1 from pools as k where k.pool_address = s.pool)
     order by s.pool, s.slot, s.event_index
     on conflict (pool_address) do nothing;
-
-    -- Graduated pools from migrations.
-    with inserted as (
-        insert into pools (
-            pool_address, token_id, base_mint, quote_mint, platform, pool_type, lp_mint, base_vault,
-            quote_vault, initial_base_liquidity, initial_quote_liquidity
-        )
-        select distinct on (g.pool)
-            g.pool, t.id, g.mint, coalesce(g.quote_mint, v_wsol), g.platform, 'graduated',
-            g.lp_mint, g.base_vault, g.quote_vault, g.token_amount, g.sol_amount
-        from ingest_migrations as g
-        inner join tokens as t on t.mint_address = g.mint
-        order by g.pool, g.slot, g.event_index
-        on conflict (pool_address) do nothing
-        returning 1
-    )
-    select count(*) into v_migrations from inserted;
 
     -- Trades. Only rows that are really new feed the holder bookkeeping below.
     with inserted as (
@@ -433,18 +432,22 @@ begin
     where p.pool_address = c.bonding_curve and p.status = 'active';
 
     -- Migrations: record where the token went; its curve is closed.
-    update tokens as t set
-        is_graduated = true,
-        graduation_timestamp = coalesce(t.graduation_timestamp, to_timestamp(g.block_time)),
-        graduation_signature = coalesce(t.graduation_signature, g.signature),
-        graduation_platform = g.platform,
-        updated_at = now()
-    from (
-        select distinct on (m.mint) m.*
-        from ingest_migrations as m
-        order by m.mint, m.slot, m.event_index
-    ) as g
-    where t.mint_address = g.mint and t.graduation_platform is distinct from g.platform;
+    with moved as (
+        update tokens as t set
+            is_graduated = true,
+            graduation_timestamp = coalesce(t.graduation_timestamp, to_timestamp(g.block_time)),
+            graduation_signature = coalesce(t.graduation_signature, g.signature),
+            graduation_platform = g.platform,
+            updated_at = now()
+        from (
+            select distinct on (m.mint) m.*
+            from ingest_migrations as m
+            order by m.mint, m.slot, m.event_index
+        ) as g
+        where t.mint_address = g.mint and t.graduation_platform is distinct from g.platform
+        returning 1
+    )
+    select count(*) into v_migrations from moved;
 
     update pools as p set status = 'graduated', bonding_curve_progress = 100, updated_at = now()
     from ingest_migrations as g

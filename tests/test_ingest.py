@@ -55,7 +55,7 @@ def write_jsonl(path: Path, events: list[object]) -> Path:
 
 
 def snapshot(conn: psycopg.Connection) -> dict[str, object]:
-    tables = ["tokens", "pools", "transactions", "token_holders", "holder_updates", "sol_usd_prices"]
+    tables = ["tokens", "pools", "transactions", "token_holders", "holder_updates", "sol_usd_prices", "megatron.ingest_rejects"]
     out: dict[str, object] = {t: count(conn, f"select count(*) from {t}") for t in tables}
     out["balances"] = conn.execute(
         "select md5(string_agg(token_mint || wallet_address || current_balance::text || transaction_count::text, ',' "
@@ -145,6 +145,20 @@ def test_holder_balances_equal_the_sum_of_each_wallets_trades(db: psycopg.Connec
     )
     assert mismatches == 0
     assert count(db, "select count(*) from holder_updates") == count(db, "select count(*) from transactions")
+
+
+def test_no_trade_is_orphaned(db: psycopg.Connection) -> None:
+    """transactions has no foreign keys (docs/schema-decisions.md #33): the loader must not need them."""
+    orphans = count(
+        db,
+        """
+        select count(*) from transactions as t
+        left join tokens as k on k.id = t.token_id
+        left join pools as p on p.id = t.pool_id
+        where k.id is null or p.id is null or p.token_id <> t.token_id
+        """,
+    )
+    assert orphans == 0
 
 
 # --- a whole token life in canonical JSONL --------------------------------------------------------

@@ -181,12 +181,6 @@ TOKEN_COLUMNS = "mint_address, platform, creation_signature, creation_timestamp,
             errors.CheckViolation, "transactions_type_check", id="transactions.type unknown",
         ),
         pytest.param(
-            "insert into transactions (signature, pool_id, token_id, block_time, slot, type, user_address, "
-            "amount_in, amount_in_decimals, amount_out, amount_out_decimals) "
-            "select 'sig-y', gen_random_uuid(), p.token_id, now(), 1, 'buy', 'U', 1, 9, 1, 6 from pools as p", (),
-            errors.ForeignKeyViolation, "transactions_pool_id_fkey", id="transactions.pool_id of no pool",
-        ),
-        pytest.param(
             "insert into sol_usd_prices (price_time, price_usd, source) values "
             "('2025-01-01', 150, 'pyth'), ('2025-01-01', 151, 'pyth')", (),
             errors.UniqueViolation, "sol_usd_prices_pkey", id="sol_usd_prices twice per time and source",

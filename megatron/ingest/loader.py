@@ -216,11 +216,12 @@ class Loader:
             accepted = self._apply_isolating(batch, exc)
         with conn.transaction():
             if self._rejects:
-                with conn.cursor().copy(
-                    "copy megatron.ingest_rejects (run_id, origin, reason, message, payload) from stdin"
-                ) as copy:
-                    for rej in self._rejects:
-                        copy.write_row((self.run_id, rej.origin, rej.reason, rej.message, rej.payload))
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "insert into megatron.ingest_rejects (run_id, origin, reason, message, payload) "
+                        "values (%s, %s, %s, %s, %s) on conflict do nothing",
+                        [(self.run_id, r.origin, r.reason, r.message, r.payload) for r in self._rejects],
+                    )
             self.counts.events_accepted += accepted
             self.counts.events_duplicate += len(batch) - accepted
             self._save_counts("running")
