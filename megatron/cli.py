@@ -13,6 +13,7 @@ import psycopg
 
 from megatron import cluster, db, migrate as migrations, policies as policy_registry
 from megatron.errors import MegatronError
+from megatron.events import PUMPFUN_PROGRAM_ID
 from megatron.paths import project_root
 from megatron.ingest.loader import Counts
 from megatron.simulate import SimSummary
@@ -257,7 +258,7 @@ def ingest_cmd(
                     bar.update(done - last[0])
                     last[0] = done
 
-                result = rpc.pull(conn, rpc_url, addresses or (rpc.PUMPFUN_PROGRAM_ID,), limit=limit, backfill=backfill,
+                result = rpc.pull(conn, rpc_url, addresses or (PUMPFUN_PROGRAM_ID,), limit=limit, backfill=backfill,
                                   settings=settings, batch_size=batch_size, on_progress=step)
             click.echo(f"rpc: {result.signatures} signatures, {result.calls} calls ({result.retries} retried)")
             print_counts(result.run_id, result.counts)

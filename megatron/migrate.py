@@ -115,7 +115,7 @@ def _ensure_bookkeeping(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
         for stmt in split_sql(BOOKKEEPING):
-            conn.execute(stmt.text)  # type: ignore[arg-type]
+            conn.execute(stmt.text)
 
 
 def applied_migrations(conn: psycopg.Connection) -> dict[int, Applied]:
@@ -172,7 +172,7 @@ def _apply_one(conn: psycopg.Connection, m: Migration) -> float:
             with conn.transaction():
                 for stmt in statements:
                     current = stmt
-                    conn.execute(stmt.text)  # type: ignore[arg-type]
+                    conn.execute(stmt.text)
                 duration = (time.perf_counter() - started) * 1000
                 _record(conn, m, duration)
         except psycopg.Error as exc:
@@ -182,7 +182,7 @@ def _apply_one(conn: psycopg.Connection, m: Migration) -> float:
     try:
         for stmt in statements:
             current = stmt
-            conn.execute(stmt.text)  # type: ignore[arg-type]
+            conn.execute(stmt.text)
     except psycopg.Error as exc:
         raise _failure(m, current, exc) from None
     finally:

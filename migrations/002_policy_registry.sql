@@ -25,7 +25,8 @@ create table megatron.hypertable_policies (
 );
 
 comment on table megatron.hypertable_policies is
-'One row per hypertable: chunk interval, compression and retention. native = applied by TimescaleDB jobs; else the orchestrator applies it.';
+'One row per hypertable: chunk interval, compression and retention. native = applied by TimescaleDB '
+'jobs; else the orchestrator applies it.';
 
 create table megatron.aggregate_policies (
     aggregate text primary key,
@@ -40,7 +41,8 @@ create table megatron.aggregate_policies (
 );
 
 comment on table megatron.aggregate_policies is
-'One row per continuous aggregate: refresh window and cadence. native = a TimescaleDB continuous aggregate with its policy; else an aggregate table the orchestrator refreshes.';
+'One row per continuous aggregate: refresh window and cadence. native = a TimescaleDB continuous '
+'aggregate with its policy; else an aggregate table the orchestrator refreshes.';
 
 create function megatron.timescaledb_edition() returns text
 language sql stable
@@ -120,7 +122,8 @@ end
 $$;
 
 comment on function megatron.declare_hypertable(regclass, text, interval, text, text, interval, interval) is
-'Make p_table a hypertable (or re-chunk it) and declare its compression and retention: applied natively on TimescaleDB Community, recorded for the orchestrator on Apache.';
+'Make p_table a hypertable (or re-chunk it) and declare its compression and retention: applied '
+'natively on TimescaleDB Community, recorded for the orchestrator on Apache.';
 
 create function megatron.declare_aggregate(
     p_aggregate text,
@@ -164,7 +167,8 @@ end
 $$;
 
 comment on function megatron.declare_aggregate(text, regclass, interval, interval, interval, interval) is
-'Declare a 1-minute style aggregate''s refresh window: a native continuous aggregate policy on TimescaleDB Community, a table the orchestrator refreshes on Apache.';
+'Declare a 1-minute style aggregate''s refresh window: a native continuous aggregate policy on '
+'TimescaleDB Community, a table the orchestrator refreshes on Apache.';
 
 create view megatron.policies as
 select

@@ -18,7 +18,8 @@ create table megatron.ingest_runs (
 );
 
 comment on table megatron.ingest_runs is
-'One row per `megatron ingest` / simulator load: what was read and what became of it. records_read = decoded + skipped + rejected; events_read = accepted + duplicate + rejected.';
+'One row per `megatron ingest` / simulator load: what was read and what became of it. records_read = '
+'decoded + skipped + rejected; events_read = accepted + duplicate + rejected.';
 
 create table megatron.ingest_rejects (
     reject_id bigint generated always as identity primary key,
@@ -36,7 +37,8 @@ create unique index ingest_rejects_once_idx on megatron.ingest_rejects (origin, 
 create index ingest_rejects_reason_idx on megatron.ingest_rejects (reason);
 
 comment on table megatron.ingest_rejects is
-'Every input record or event the loader could not load: where it came from, a reason code, a sentence, and the raw payload verbatim.';
+'Every input record or event the loader could not load: where it came from, a reason code, a '
+'sentence, and the raw payload verbatim.';
 
 create table megatron.rpc_cursors (
     address text primary key,
@@ -47,14 +49,16 @@ create table megatron.rpc_cursors (
 );
 
 comment on table megatron.rpc_cursors is
-'Resumable position of `megatron ingest --rpc` per paged address: the newest signature already fetched and how far back the backfill got.';
+'Resumable position of `megatron ingest --rpc` per paged address: the newest signature already '
+'fetched and how far back the backfill got.';
 
 -- A token can be seen through a trade before its create event is (an RPC pull of one mint,
 -- a backfill that starts mid-life): the loader stubs it, and the create event fills it in.
 alter table tokens alter column creation_signature drop not null;
 alter table tokens alter column creation_timestamp drop not null;
 alter table tokens alter column creator_address drop not null;
-comment on column tokens.creation_signature is 'NULL while the token is known only from trades (a stub); the create event fills it.';
+comment on column tokens.creation_signature is
+'NULL while the token is known only from trades (a stub); the create event fills it.';
 
 -- The slot of the trade whose reserves the pool row holds, so an older batch never
 -- overwrites a newer state.
@@ -65,4 +69,5 @@ alter table megatron.ingest_runs owner to megatron_owner;
 alter table megatron.ingest_rejects owner to megatron_owner;
 alter table megatron.rpc_cursors owner to megatron_owner;
 grant select, insert, update on megatron.ingest_runs, megatron.ingest_rejects, megatron.rpc_cursors to megatron_ingest;
-grant select on megatron.ingest_runs, megatron.ingest_rejects, megatron.rpc_cursors to megatron_analyst, megatron_orchestrator;
+grant select on megatron.ingest_runs, megatron.ingest_rejects, megatron.rpc_cursors
+to megatron_analyst, megatron_orchestrator;

@@ -14,7 +14,8 @@ as $$
 $$;
 
 comment on function megatron.curve_progress(numeric) is
-'pump.fun bonding-curve progress in percent from virtual token reserves (raw units): (1,073,000,000 - vt/1e6) / 793,100,000 * 100, clamped 0..100.';
+'pump.fun bonding-curve progress in percent from virtual token reserves (raw units): (1,073,000,000 -'
+' vt/1e6) / 793,100,000 * 100, clamped 0..100.';
 
 create function megatron.ingest_prepare() returns void
 language plpgsql
@@ -276,15 +277,21 @@ begin
         on conflict do nothing
         returning signature, event_index, slot, block_time, token_id, user_address, type, token_amount, sol_amount
     )
-    insert into ingest_new_trades (signature, event_index, slot, block_time, token_id, mint, wallet, side, token_amount, sol_amount)
-    select i.signature, i.event_index, i.slot, i.block_time, i.token_id, t.mint_address, i.user_address, i.type, i.token_amount, i.sol_amount
+    insert into ingest_new_trades (
+        signature, event_index, slot, block_time, token_id, mint, wallet, side, token_amount, sol_amount
+    )
+    select
+        i.signature, i.event_index, i.slot, i.block_time, i.token_id, t.mint_address, i.user_address,
+        i.type, i.token_amount, i.sol_amount
     from inserted as i
     inner join tokens as t on t.id = i.token_id;
     get diagnostics v_trades = row_count;
 
-    -- One holder_updates row per new trade: balance before and after, in trade order.
+    -- One holder_updates row per new trade: balance before and after, in trade order. It is
+    -- applied to token_holders just below, in the same transaction, so it is born processed.
     insert into holder_updates (
-        token_mint, update_time, update_type, wallet_address, old_balance, new_balance, balance_change
+        token_mint, update_time, update_type, wallet_address, old_balance, new_balance, balance_change,
+        processed
     )
     select
         r.mint,
@@ -297,7 +304,8 @@ begin
         r.wallet,
         greatest(r.before, 0),
         greatest(r.after, 0),
-        r.delta
+        r.delta,
+        true
     from (
         select
             n.mint,
@@ -369,9 +377,13 @@ begin
         first_transaction_time = least(h.first_transaction_time, excluded.first_transaction_time),
         last_transaction_time = greatest(h.last_transaction_time, excluded.last_transaction_time),
         transaction_count = h.transaction_count + excluded.transaction_count,
-        avg_buy_price = (coalesce(h.avg_buy_price * h.total_bought, 0) + coalesce(excluded.avg_buy_price * excluded.total_bought, 0))
+        avg_buy_price = (
+            coalesce(h.avg_buy_price * h.total_bought, 0) + coalesce(excluded.avg_buy_price * excluded.total_bought, 0)
+        )
             / nullif(h.total_bought + excluded.total_bought, 0),
-        avg_sell_price = (coalesce(h.avg_sell_price * h.total_sold, 0) + coalesce(excluded.avg_sell_price * excluded.total_sold, 0))
+        avg_sell_price = (
+            coalesce(h.avg_sell_price * h.total_sold, 0) + coalesce(excluded.avg_sell_price * excluded.total_sold, 0)
+        )
             / nullif(h.total_sold + excluded.total_sold, 0),
         last_updated = now();
 
@@ -468,7 +480,8 @@ end
 $$;
 
 comment on function megatron.ingest_apply() is
-'Move one staged batch into the raw tables with set-based upserts; returns staged and accepted counts per event kind. Idempotent.';
+'Move one staged batch into the raw tables with set-based upserts; returns staged and accepted counts'
+' per event kind. Idempotent.';
 
 alter function megatron.curve_progress(numeric) owner to megatron_owner;
 alter function megatron.ingest_prepare() owner to megatron_owner;

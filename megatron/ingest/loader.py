@@ -9,8 +9,11 @@ Every record read ends up counted exactly once: loaded, already there, skipped o
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -143,6 +146,7 @@ class Loader:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         on_batch: Callable[[Counts], None] | None = None,
+        pipeline: bool = True,
     ) -> None:
         self.conn = conn
         self.batch_size = batch_size
@@ -154,6 +158,9 @@ class Loader:
         self._rejects: list[Reject] = []
         self.copy_seconds = 0.0  # time spent in COPY and in ingest_apply(), for benchmarks
         self.apply_seconds = 0.0
+        self._lock = threading.Lock()  # counts are updated by the caller and by the flushing thread
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="megatron-loader") if pipeline else None
+        self._inflight: Future[None] | None = None
         with conn.transaction():
             row = conn.execute(
                 "insert into megatron.ingest_runs (source) values (%s) returning run_id", (source,)
@@ -165,23 +172,28 @@ class Loader:
     # -- input --------------------------------------------------------------------------------
 
     def record_read(self, n: int = 1) -> None:
-        self.counts.records_read += n
+        with self._lock:
+            self.counts.records_read += n
 
     def record_skipped(self) -> None:
-        self.counts.records_skipped += 1
+        with self._lock:
+            self.counts.records_skipped += 1
 
     def record_rejected(self, origin: str, reason: str, message: str, payload: str | None) -> None:
-        self.counts.records_rejected += 1
+        with self._lock:
+            self.counts.records_rejected += 1
         self._rejects.append(Reject(origin, reason, message, payload))
 
     def add(self, event: Event | SolUsdPrice, origin: str = "") -> None:
         """Stage one (already validated) event."""
-        self.counts.events_read += 1
-        per_kind = self.counts.by_kind.setdefault(event.kind, [0, 0])
-        per_kind[0] += 1
         key = _key(event)
-        if key in self._keys:
-            self.counts.events_rejected += 1
+        duplicate = key in self._keys
+        with self._lock:
+            self.counts.events_read += 1
+            self.counts.by_kind.setdefault(event.kind, [0, 0])[0] += 1
+            if duplicate:
+                self.counts.events_rejected += 1
+        if duplicate:
             what = f"{event.kind} {key[1]} from {key[2]}" if isinstance(event, SolUsdPrice) else (
                 f"{event.kind} event {key[2]} of transaction {key[1]}"
             )
@@ -202,33 +214,48 @@ class Loader:
     # -- output -------------------------------------------------------------------------------
 
     def flush(self) -> None:
+        """Hand the current batch to the database. With ``pipeline`` (the default) the batch is
+        applied on a background thread while the caller goes on producing the next one; at most
+        one batch is in flight, so batches still apply in order."""
         if not self._pending and not self._rejects:
             return
+        batch, rejects = self._batch, self._rejects
+        self._batch, self._rejects, self._keys, self._pending = [], [], set(), 0
+        self._wait()
+        if self._executor is None:
+            self._flush_batch(batch, rejects)
+        else:
+            self._inflight = self._executor.submit(self._flush_batch, batch, rejects)
+
+    def _wait(self) -> None:
+        """Wait for the batch in flight; re-raise its error here, in the caller's thread."""
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            inflight.result()
+
+    def _flush_batch(self, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject]) -> None:
         conn = self.conn
-        accepted = 0
-        batch = self._batch
         try:
             with conn.transaction():
                 accepted = self._apply(batch)
         except ROW_ERRORS as exc:
             # A row the database refuses (a CHECK, a length) would sink the whole batch:
             # find it by halving, reject it with the database's own words, load the rest.
-            accepted = self._apply_isolating(batch, exc)
+            accepted = self._apply_isolating(batch, exc, rejects)
+        refused = sum(1 for r in rejects if r.reason == "database_rejected")
         with conn.transaction():
-            if self._rejects:
+            if rejects:
                 with conn.cursor() as cur:
                     cur.executemany(
                         "insert into megatron.ingest_rejects (run_id, origin, reason, message, payload) "
                         "values (%s, %s, %s, %s, %s) on conflict do nothing",
-                        [(self.run_id, r.origin, r.reason, r.message, r.payload) for r in self._rejects],
+                        [(self.run_id, r.origin, r.reason, r.message, r.payload) for r in rejects],
                     )
-            self.counts.events_accepted += accepted
-            self.counts.events_duplicate += len(batch) - accepted
+            with self._lock:
+                self.counts.events_accepted += accepted
+                self.counts.events_rejected += refused
+                self.counts.events_duplicate += len(batch) - accepted - refused
             self._save_counts("running")
-        self._batch = []
-        self._keys.clear()
-        self._pending = 0
-        self._rejects.clear()
         if self.on_batch:
             self.on_batch(self.counts)
 
@@ -255,21 +282,22 @@ class Loader:
         accepted = 0
         result = conn.execute("select kind, staged, accepted from megatron.ingest_apply()").fetchall()
         self.apply_seconds += time.perf_counter() - copied
-        for kind, _staged, n in result:
-            accepted += n
-            if kind in self.counts.by_kind:
-                self.counts.by_kind[kind][1] += n
+        with self._lock:
+            for kind, _staged, n in result:
+                accepted += n
+                if kind in self.counts.by_kind:
+                    self.counts.by_kind[kind][1] += n
         return accepted
 
-    def _apply_isolating(self, batch: list[tuple[Event | SolUsdPrice, str]], error: psycopg.Error) -> int:
+    def _apply_isolating(
+        self, batch: list[tuple[Event | SolUsdPrice, str]], error: psycopg.Error, rejects: list[Reject]
+    ) -> int:
         if len(batch) == 1:
             event, origin = batch[0]
             diag = error.diag
             what = diag.message_primary or str(error).splitlines()[0]
             where = f" (constraint {diag.constraint_name})" if diag.constraint_name else ""
-            self.counts.events_rejected += 1
-            self.counts.events_duplicate -= 1  # flush() counts the batch minus accepted as duplicates
-            self._rejects.append(
+            rejects.append(
                 Reject(origin, "database_rejected", f"{origin}: the database refused this {event.kind}: {what}{where}", event.to_json())
             )
             return 0
@@ -280,11 +308,12 @@ class Loader:
                 with self.conn.transaction():
                     accepted += self._apply(part)
             except ROW_ERRORS as exc:
-                accepted += self._apply_isolating(part, exc)
+                accepted += self._apply_isolating(part, exc, rejects)
         return accepted
 
     def _save_counts(self, status: str, error: str | None = None) -> None:
-        c = self.counts
+        with self._lock:
+            c = dataclasses.replace(self.counts)
         self.conn.execute(
             """
             update megatron.ingest_runs set
@@ -299,12 +328,23 @@ class Loader:
         )
 
     def finish(self) -> Counts:
-        self.flush()
+        try:
+            self.flush()
+            self._wait()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
         with self.conn.transaction():
             self._save_counts("done")
         return self.counts
 
     def fail(self, error: str) -> None:
+        try:
+            self._wait()
+        except Exception:  # noqa: BLE001 - the first error is the one being reported
+            pass
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self.conn.rollback()
         with self.conn.transaction():
             self._save_counts("failed", error)

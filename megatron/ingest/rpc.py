@@ -60,10 +60,13 @@ class CallRecord:
 
 
 class RpcError(Exception):
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after  # seconds, from the node's Retry-After header
 
 
 @dataclass
@@ -125,12 +128,12 @@ class RpcClient:
                     raise
                 attempt += 1
                 self.retries += 1
-                await asyncio.sleep(self._delay(attempt, getattr(exc, "retry_after", None)))
+                await asyncio.sleep(self._delay(attempt, exc.retry_after))
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.settings.backoff_max)
-        base = self.settings.backoff_base * 2 ** (attempt - 1)
+        base = self.settings.backoff_base * 2.0 ** (attempt - 1)
         return min(self.settings.backoff_max, base * (0.5 + random.random() / 2))
 
     async def _once(self, method: str, params: list[Any], token_mint: str | None) -> Any:
@@ -147,11 +150,9 @@ class RpcClient:
                 status = response.status_code
                 if status in RETRY_STATUS:
                     error = f"HTTP {status}"
-                    exc = RpcError(f"{method}: HTTP {status}", retryable=True, status=status)
-                    retry_after = response.headers.get("retry-after")
-                    if retry_after and retry_after.replace(".", "", 1).isdigit():
-                        exc.retry_after = float(retry_after)  # type: ignore[attr-defined]
-                    raise exc
+                    header = response.headers.get("retry-after", "")
+                    retry_after = float(header) if header.replace(".", "", 1).isdigit() else None
+                    raise RpcError(f"{method}: HTTP {status}", retryable=True, status=status, retry_after=retry_after)
                 if status != 200:
                     error = f"HTTP {status}"
                     raise RpcError(f"{method}: HTTP {status}", retryable=False, status=status)
@@ -250,7 +251,9 @@ async def _pull(
     on_progress: Callable[[int, int], None] | None,
 ) -> PullResult:
     client = RpcClient(url, settings)
-    loader = Loader(conn, source=f"rpc: {client.provider} {', '.join(addresses)}"[:500], batch_size=batch_size)
+    # not pipelined: this function also writes api_credit_usage and cursors on the same connection
+    loader = Loader(conn, source=f"rpc: {client.provider} {', '.join(addresses)}"[:500], batch_size=batch_size,
+                    pipeline=False)
     result = PullResult(run_id=loader.run_id, counts=loader.counts)
     try:
         for address in addresses:

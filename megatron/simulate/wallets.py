@@ -54,7 +54,7 @@ class WalletPool:
         return cached
 
     def archetype(self, index: int) -> Archetype:
-        return self._archetype_of[index]  # type: ignore[return-value]
+        return self._archetype_of[index]
 
     def pick(self, archetype: str, rng: Random, skew: float = 1.0, share: float = 1.0) -> int:
         """A wallet of ``archetype``; ``skew`` > 1 favours the first ones, ``share`` < 1 uses
