@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     assert version is not None
     print(f"# PostgreSQL {version[0]}, TimescaleDB {version[1]} ({version[2]}); {args.rows:,} rows, "
-          f"median of {args.repeat} COPYs each into transactions (1-day chunks, FKs to tokens and pools)")
+          f"median of {args.repeat} COPYs each into transactions (1-day chunks, its key and two indexes)")
     for variant in variants:
         base_name = "no_trigger_shuffled" if variant.endswith("_shuffled") else "no_trigger"
         baseline = statistics.median(seconds[base_name])
