@@ -12,7 +12,6 @@ Python itself never runs as that user.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import pwd
@@ -118,10 +117,40 @@ def _chown(path: Path, os_user: str | None) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def _choose_location(os_user: str | None) -> tuple[Path, Path]:
+def _cluster_id() -> str:
+    """A random id for this checkout's cluster, made once: a new clone at the same path gets a new
+    one, so it never trips over what an earlier checkout left behind."""
+    path = state_dir() / "cluster-id"
+    if not path.exists():
+        state_dir().mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(6) + "\n")
+    return path.read_text().strip()
+
+
+def _reap_orphans(clusters: Path, os_user: str | None) -> None:
+    """Stop and delete fallback clusters whose checkout is gone (its .megatron/cluster-id no longer
+    names them). Their password went with the checkout, so nobody can reach their data."""
+    for base in sorted(clusters.iterdir()) if clusters.is_dir() else []:
+        info: dict[str, str] = {}
+        try:
+            info = json.loads((base / "owner.json").read_text())
+            marker = Path(info["project"]) / ".megatron" / "cluster-id"
+            if marker.read_text().strip() == info["cluster_id"]:
+                continue  # its checkout still exists: not ours to touch
+        except (OSError, ValueError, KeyError):
+            pass
+        data = base / "pgdata"
+        pg_ctl = Path(info.get("pg_bin", "/nonexistent")) / "pg_ctl"
+        if pg_ctl.exists() and (data / "postmaster.pid").exists():
+            subprocess.run(
+                _as_user(os_user, [str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True
+            )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _choose_location(os_user: str | None, pg_bin: Path) -> tuple[Path, Path]:
     """Return (base directory for data and log, socket directory)."""
-    root = project_root()
-    key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    cluster_id = _cluster_id()
     preferred = state_dir() / "cluster"
     preferred.mkdir(parents=True, exist_ok=True)
     _chown(preferred, os_user)
@@ -129,14 +158,20 @@ def _choose_location(os_user: str | None) -> tuple[Path, Path]:
         base = preferred
     else:
         home = Path(pwd.getpwnam(os_user).pw_dir) if os_user else Path.home()
-        base = home / "megatron-clusters" / key
+        clusters = home / "megatron-clusters"
+        clusters.mkdir(parents=True, exist_ok=True)
+        _chown(clusters, os_user)
+        _reap_orphans(clusters, os_user)
+        base = clusters / cluster_id
         base.mkdir(parents=True, exist_ok=True)
-        for p in (base.parent, base):
-            _chown(p, os_user)
+        _chown(base, os_user)
+        (base / "owner.json").write_text(
+            json.dumps({"project": str(project_root()), "cluster_id": cluster_id, "pg_bin": str(pg_bin)}) + "\n"
+        )
         preferred.rmdir()
     socket_dir = base / "run"
     if len(str(socket_dir)) > SOCKET_PATH_LIMIT:
-        socket_dir = Path(f"/tmp/megatron-{key}")
+        socket_dir = Path(f"/tmp/megatron-{cluster_id}")
     socket_dir.mkdir(parents=True, exist_ok=True)
     _chown(socket_dir, os_user)
     return base, socket_dir
@@ -206,7 +241,7 @@ def init() -> ClusterState:
         return state
     pg_bin = find_pg_bin()
     os_user = _os_user()
-    base, socket_dir = _choose_location(os_user)
+    base, socket_dir = _choose_location(os_user, pg_bin)
     data_dir = base / "pgdata"
     port = state.port if state else _pick_port()
     pwfile = base / "initdb.pw"

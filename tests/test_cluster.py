@@ -115,6 +115,24 @@ def test_start_is_idempotent_and_status_detects_a_killed_server(private_project:
     assert final.returncode == 3 and final.stdout.startswith("stopped")
 
 
+def test_a_cluster_left_behind_by_a_vanished_checkout_is_reaped(private_project: dict[str, str]) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the fallback location (and so reaping) is used only when running as root")
+    import pwd
+
+    clusters = Path(pwd.getpwnam(os.environ.get("MEGATRON_PG_OS_USER", "postgres")).pw_dir) / "megatron-clusters"
+    clusters.mkdir(parents=True, exist_ok=True)
+    orphan = clusters / "0rphan0rphan"
+    (orphan / "pgdata").mkdir(parents=True, exist_ok=True)
+    (orphan / "owner.json").write_text('{"project": "/nonexistent/checkout", "cluster_id": "0rphan0rphan"}')
+    started = run_cli(["db", "start"], private_project)
+    assert started.returncode == 0, started.stderr
+    assert not orphan.exists(), "a fallback cluster whose checkout is gone is removed"
+    survivors = [p.name for p in clusters.iterdir()]
+    mine = (Path(private_project["MEGATRON_HOME"]) / ".megatron" / "cluster-id").read_text().strip()
+    assert mine in survivors
+
+
 def test_database_url_overrides_the_embedded_cluster(database_url: str, tmp_path: Path) -> None:
     home = tmp_path / "elsewhere"
     home.mkdir()
