@@ -266,9 +266,7 @@ def ingest_cmd(
         todo = file_ingest.input_files(paths)
         total = sum(f.stat().st_size for f in todo)
         with click.progressbar(length=total, label=f"loading {len(todo)} files", file=sys.stderr) as bar:
-            run_id, counts = file_ingest.ingest_paths(
-                conn, paths, batch_size=batch_size, on_file=lambda f, _c: bar.update(f.stat().st_size)
-            )
+            run_id, counts = file_ingest.ingest_paths(conn, paths, batch_size=batch_size, on_bytes=bar.update)
         print_counts(run_id, counts)
 
 

@@ -47,12 +47,15 @@ def test_the_main_job_loads_fixtures_and_a_market_and_a_second_run_changes_nothi
     assert table_counts(empty_database_url) == after_first
 
 
-def test_simulate_writes_canonical_jsonl_that_ingest_loads(database_url: str, tmp_path: Path) -> None:
-    out = tmp_path / "market.jsonl"
+def test_simulate_writes_gzipped_canonical_jsonl_that_ingest_streams_and_loads(database_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "market.jsonl.gz"
     written = run(["simulate", "--tokens", "20", "--days", "0.2", "--seed", "7", "--out", str(out)], database_url)
     assert written.returncode == 0, written.stderr
     assert out.exists() and "simulated: 20 tokens" in written.stdout
-    lines = sum(1 for _ in out.open())
+    import gzip
+
+    with gzip.open(out, "rt") as fh:
+        lines = sum(1 for _ in fh)
     loaded = run(["ingest", str(out)], database_url)
     assert loaded.returncode == 0, loaded.stderr
     assert f"{lines} records read = {lines} decoded + 0 skipped (failed on chain) + 0 rejected" in loaded.stdout

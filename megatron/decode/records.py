@@ -23,10 +23,11 @@ parsed becomes a record of kind ``"error"``; :func:`decode_record` turns it into
 from __future__ import annotations
 
 import base64
+import gzip
 import binascii
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,8 +46,14 @@ from megatron.decode.transaction import (
 from megatron.events import PUMPFUN_PROGRAM_ID, Event, SolUsdPrice
 from megatron.validate import RejectError, parse_canonical, validate_event
 
-READ_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".txt", ".log"})
+READ_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".txt", ".log", ".gz"})
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+
+
+def is_line_file(path: Path) -> bool:
+    """JSON Lines files (``.jsonl``, ``.ndjson``, and those gzipped) are streamed line by line."""
+    suffixes = [x.lower() for x in path.suffixes[-2:]]
+    return bool(suffixes) and (suffixes[-1] in LINE_SUFFIXES or (suffixes[-1] == ".gz" and suffixes[0] in LINE_SUFFIXES))
 
 AnyCanonical = Event | SolUsdPrice
 
@@ -168,13 +175,25 @@ def records_from_text(text: str, origin: str, *, lines: bool = False) -> Iterato
     yield from _classify(doc, origin, text)
 
 
-def _records_from_lines(lines: list[str], origin: str) -> Iterator[RawRecord]:
+def _records_from_lines(lines: Iterable[str | bytes], origin: str) -> Iterator[RawRecord]:
+    """Records of a file's lines; ``bytes`` lines (streamed files) are decoded one by one, so a
+    line that is not UTF-8 is rejected alone instead of the whole file."""
     stack: list[str] = []  # invoke stack of plain-text Solana logs in this file
-    for lineno, line in enumerate(lines, start=1):
+    for lineno, raw_line in enumerate(lines, start=1):
+        where = f"{origin}:{lineno}"
+        if isinstance(raw_line, bytes):
+            raw_line = raw_line.rstrip(b"\r\n")
+            try:
+                line = raw_line.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield _error(where, raw_line.decode("utf-8", "replace"), "not_text",
+                             f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+                continue
+        else:
+            line = raw_line
         stripped = line.strip()
         if not stripped:
             continue
-        where = f"{origin}:{lineno}"
         if stripped.startswith(LOG_DATA_PREFIX):
             hints = {"program": stack[-1]} if stack else {}
             yield RawRecord(where, line, None, "log", hints)
@@ -229,7 +248,12 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[RawRecord]:
         raise FileNotFoundError(str(root))
     for file in _iter_files(root):
         origin = str(file)
-        raw = file.read_bytes()
+        if is_line_file(file):
+            opener = gzip.open if file.suffix.lower() == ".gz" else open
+            with opener(file, "rb") as fh:
+                yield from _records_from_lines(fh, origin)
+            continue
+        raw = gzip.decompress(file.read_bytes()) if file.suffix.lower() == ".gz" else file.read_bytes()
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -237,7 +261,7 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[RawRecord]:
                 origin, raw.decode("utf-8", "replace"), "not_text", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
             )
             continue
-        yield from records_from_text(text, origin, lines=file.suffix.lower() in LINE_SUFFIXES)
+        yield from records_from_text(text, origin)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ lines, canonical JSONL and SOL/USD prices, through the decoder into the loader."
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
@@ -45,11 +45,30 @@ def _is_hermes(path: Path) -> bool:
         return prices.looks_like_hermes(fh.read(4096))
 
 
-def load_file(loader: Loader, path: Path, *, now: float) -> None:
-    """Read, decode, validate and stage one file's records."""
+def load_file(loader: Loader, path: Path, *, now: float, on_bytes: Callable[[int], None] | None = None) -> None:
+    """Read, decode, validate and stage one file's records; ``on_bytes`` hears how far into the
+    file it got (approximately, by record size), so a bar moves inside large files too."""
+    size = path.stat().st_size
+    reported = 0
+
+    def advance(n: int) -> None:
+        nonlocal reported
+        step = min(n, size - reported)
+        if step > 0 and on_bytes:
+            reported += step
+            on_bytes(step)
+
+    try:
+        _load_file(loader, path, now=now, advance=advance)
+    finally:
+        advance(size - reported)
+
+
+def _load_file(loader: Loader, path: Path, *, now: float, advance: Callable[[int], None]) -> None:
     if path.suffix.lower() in PRICE_SUFFIXES or _is_hermes(path):
         reader = prices.csv_prices(path) if path.suffix.lower() in PRICE_SUFFIXES else prices.hermes_prices(path)
         for origin, raw, item in reader:
+            advance(len(raw) + 1)
             loader.record_read()
             if isinstance(item, RejectError):
                 loader.record_rejected(origin, item.reason_code, item.message, raw)
@@ -62,6 +81,7 @@ def load_file(loader: Loader, path: Path, *, now: float) -> None:
             loader.add(item, origin)
         return
     for record in iter_records(path):
+        advance(len(record.text) + 1)
         loader.record_read()
         try:
             events = decode_record(record, now=now)
@@ -79,7 +99,7 @@ def ingest_paths(
     paths: Sequence[str | Path],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    on_file: Callable[[Path, Counts], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
     now: float | None = None,
 ) -> tuple[int, Counts]:
     """Load every record of the given paths. Returns (run id, counts)."""
@@ -88,12 +108,6 @@ def ingest_paths(
     loader = Loader(conn, source="files: " + ", ".join(str(p) for p in paths)[:500], batch_size=batch_size)
     with loader:
         for path in files:
-            load_file(loader, path, now=clock)
-            if on_file:
-                on_file(path, loader.counts)
+            load_file(loader, path, now=clock, on_bytes=on_bytes)
     return loader.run_id, loader.counts
 
-
-def iter_sizes(files: Sequence[Path]) -> Iterator[int]:
-    for f in files:
-        yield f.stat().st_size
