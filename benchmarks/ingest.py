@@ -113,10 +113,10 @@ def bench_copy_into_transactions(url: str, events: list[object]) -> tuple[float,
         return time.perf_counter() - started, len(trades)
 
 
-def bench_loader(url: str, events: list[object]) -> tuple[float, Loader]:
+def bench_loader(url: str, events: list[object], workers: int) -> tuple[float, Loader]:
     with psycopg.connect(url) as conn:
         started = time.perf_counter()
-        loader = Loader(conn, source="benchmark")
+        loader = Loader(conn, source="benchmark", workers=workers)
         loader.add_all(events)  # type: ignore[arg-type]
         counts = loader.finish()
         elapsed = time.perf_counter() - started
@@ -194,6 +194,7 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--naive-trades", type=int, default=10_000, help="trades for the naive path (default 10,000)")
+    ap.add_argument("--workers", type=int, default=2, help="loader lanes (default 2, as the CLI)")
     args = ap.parse_args()
 
     server = db.database_url()
@@ -205,10 +206,11 @@ def main() -> None:
     print(f"# {args.tokens} tokens, {args.days} days, seed {args.seed}: {len(events):,} events, {len(trades):,} trades "
           f"(generated in {gen:.1f} s)")
 
-    urls = {k: fresh_database(server, k) for k in ("raw", "loader", "naive", "floor")}
+    urls = {k: fresh_database(server, k) for k in ("raw", "loader", "loader1", "naive", "floor")}
     try:
         raw_s = bench_raw_copy(urls["raw"], trades)
-        loader_s, loader = bench_loader(urls["loader"], events)
+        loader_s, loader = bench_loader(urls["loader"], events, args.workers)
+        one_s, _ = bench_loader(urls["loader1"], events, 1)
         naive_s, naive_n = bench_naive(urls["naive"], events, args.naive_trades)
         floor_s, floor_n = bench_copy_into_transactions(urls["floor"], events)
     finally:
@@ -221,8 +223,10 @@ def main() -> None:
     print(f"raw_copy: {raw_rate:,.0f} trades/s (1.00 baseline; {raw_s:.2f} s)")
     print(f"loader: {loader_rate:,.0f} trades/s ({loader_rate / raw_rate:.2f} x raw COPY; {loader_rate / naive_rate:.1f} x naive; "
           f"{loader_s:.2f} s for all {len(events):,} events)")
-    print(f"loader_copy_share: {loader.copy_seconds / loader_s:.2f} of loader time in COPY, "
-          f"{loader.apply_seconds / loader_s:.2f} in ingest_apply(), rest in Python")
+    print(f"loader_one_lane: {len(trades) / one_s:,.0f} trades/s with one lane "
+          f"({(len(trades) / one_s) / raw_rate:.2f} x raw COPY; {args.workers} lanes are {one_s / loader_s:.2f} x faster)")
+    print(f"loader_server_time: COPY {loader.copy_seconds:.2f} s and ingest_apply() {loader.apply_seconds:.2f} s, "
+          f"summed over lanes, in {loader_s:.2f} s of wall time")
     print(f"naive: {naive_rate:,.0f} trades/s ({naive_rate / raw_rate:.3f} x raw COPY; {naive_n:,} trades in {naive_s:.2f} s)")
     floor_rate = floor_n / floor_s
     print(f"copy_into_transactions: {floor_rate:,.0f} trades/s ({floor_rate / raw_rate:.2f} x raw COPY): storing the trades "

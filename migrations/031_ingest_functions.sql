@@ -2,7 +2,8 @@
 -- into session-temporary staging tables made by megatron.ingest_prepare(); one call of
 -- megatron.ingest_apply() then upserts tokens, pools, transactions, token_holders,
 -- holder_updates and sol_usd_prices, and returns per-kind staged/accepted counts.
--- Re-applying the same events changes nothing (every insert is keyed; every counter is fed
+-- Trades of one slot are ordered by their arrival (ingest_trades.ordinal), as producers emit
+-- them. Re-applying the same events changes nothing (every insert is keyed; every counter is fed
 -- only by rows that were actually inserted).
 
 create function megatron.curve_progress(p_virtual_token_reserves numeric) returns numeric
@@ -60,7 +61,8 @@ begin
         real_token_reserves numeric,
         fee numeric,
         creator_fee numeric,
-        tx_fee bigint
+        tx_fee bigint,
+        ordinal integer not null  -- arrival order in the batch: orders trades of one slot
     ) on commit delete rows;
 
     create temp table if not exists ingest_curve_completes (
@@ -109,7 +111,8 @@ begin
         wallet text not null,
         side text not null,
         token_amount numeric not null,
-        sol_amount numeric not null
+        sol_amount numeric not null,
+        ordinal integer not null
     ) on commit delete rows;
 end
 $$;
@@ -278,13 +281,13 @@ begin
         returning signature, event_index, slot, block_time, token_id, user_address, type, token_amount, sol_amount
     )
     insert into ingest_new_trades (
-        signature, event_index, slot, block_time, token_id, mint, wallet, side, token_amount, sol_amount
+        signature, event_index, slot, block_time, token_id, mint, wallet, side, token_amount, sol_amount, ordinal
     )
     select
-        i.signature, i.event_index, i.slot, i.block_time, i.token_id, t.mint_address, i.user_address,
-        i.type, i.token_amount, i.sol_amount
+        i.signature, i.event_index, i.slot, i.block_time, i.token_id, s.mint, i.user_address,
+        i.type, i.token_amount, i.sol_amount, s.ordinal
     from inserted as i
-    inner join tokens as t on t.id = i.token_id;
+    inner join ingest_trades as s on s.signature = i.signature and s.event_index = i.event_index;
     get diagnostics v_trades = row_count;
 
     -- One holder_updates row per new trade: balance before and after, in trade order. It is
@@ -322,7 +325,7 @@ begin
             from ingest_new_trades as nt
         ) as n
         left join token_holders as h on h.token_mint = n.mint and h.wallet_address = n.wallet
-        window w as (partition by n.mint, n.wallet order by n.slot, n.signature, n.event_index)
+        window w as (partition by n.mint, n.wallet order by n.slot, n.ordinal)
     ) as r;
 
     -- token_holders: totals are sums, so the result does not depend on batch order.
@@ -358,13 +361,13 @@ begin
             max(n.block_time) as last_time,
             count(*) as trades,
             (array_agg(case when n.side = 'buy' then n.token_amount else -n.token_amount end
-                order by n.slot, n.signature, n.event_index))[1] as first_delta,
+                order by n.slot, n.ordinal))[1] as first_delta,
             max(n.running) as peak
         from (
             select
                 nt.*,
                 sum(case when nt.side = 'buy' then nt.token_amount else -nt.token_amount end)
-                    over (partition by nt.mint, nt.wallet order by nt.slot, nt.signature, nt.event_index) as running
+                    over (partition by nt.mint, nt.wallet order by nt.slot, nt.ordinal) as running
             from ingest_new_trades as nt
         ) as n
         group by n.mint, n.wallet
@@ -417,7 +420,7 @@ begin
             s.real_token_reserves,
             (s.sol_amount / 1e9) / nullif(s.token_amount / 1e6, 0) as price
         from ingest_trades as s
-        order by s.pool, s.slot desc, s.signature desc, s.event_index desc
+        order by s.pool, s.slot desc, s.ordinal desc
     ) as l
     where p.pool_address = l.pool
       and (p.state_slot is null or l.slot >= p.state_slot);

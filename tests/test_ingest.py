@@ -357,3 +357,38 @@ def test_thousands_of_malformed_inputs_reconcile_and_lose_nothing(
     assert c.reconciles()
     assert count(db, "select count(*) from transactions") - before == c.by_kind.get("trade", [0, 0])[1]
     assert count(db, "select count(*) from megatron.ingest_rejects where run_id = %s", run_id) == c.records_rejected + c.events_rejected
+
+
+def test_two_lanes_load_exactly_what_one_lane_loads(server_url: str, run_id: str, template_db: str) -> None:
+    """Lanes split the work by mint; the result must not depend on how many there are."""
+    from datetime import datetime, timezone
+
+    from megatron.ingest.loader import Loader
+    from megatron.simulate import simulate
+
+    from .conftest import create_database, drop_database
+
+    events = list(simulate(60, 0.25, 11, datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    results = []
+    for workers in (1, 2):
+        name = f"megatron_t_{run_id}_lanes{workers}"
+        url = create_database(server_url, name, template=template_db)
+        try:
+            with psycopg.connect(url) as conn:
+                loader = Loader(conn, "lanes test", batch_size=1_000, workers=workers)
+                loader.add_all(events)  # type: ignore[arg-type]
+                counts = loader.finish()
+                assert counts.events_accepted == len(events) and counts.reconciles()
+                state = snapshot(conn)
+                state["usd"] = conn.execute(
+                    "select count(*), sum(sol_amount_usd) from transactions"
+                ).fetchone()
+                state["updates"] = conn.execute(
+                    "select md5(string_agg(u.line, ',' order by u.line)) from ("
+                    "  select concat_ws('|', token_mint, wallet_address, update_time, update_type, old_balance, new_balance) as line"
+                    "  from holder_updates) as u"
+                ).fetchone()
+                results.append(state)
+        finally:
+            drop_database(server_url, name)
+    assert results[0] == results[1]

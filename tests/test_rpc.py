@@ -164,11 +164,11 @@ def test_a_second_pull_resumes_from_the_cursor_and_fetches_nothing_old(node: Rep
     assert count(db, "select count(*) from transactions") == before
 
 
-def test_backfill_with_a_small_limit_walks_back_page_by_page(fixtures_dir: Path, server_url: str, run_id: str) -> None:
+def test_backfill_with_a_small_limit_walks_back_page_by_page(fixtures_dir: Path, server_url: str, run_id: str, template_db: str) -> None:
     from .conftest import create_database, drop_database
 
     name = f"megatron_t_{run_id}_rpc_backfill"
-    url = create_database(server_url, name, template=f"megatron_tmpl_{run_id}")
+    url = create_database(server_url, name, template=template_db)
     try:
         with ReplayNode(fixture_transactions(fixtures_dir)) as node, psycopg.connect(url) as conn:
             first = rpc.pull(conn, node.url, limit=3, settings=FAST)
@@ -183,11 +183,11 @@ def test_backfill_with_a_small_limit_walks_back_page_by_page(fixtures_dir: Path,
         drop_database(server_url, name)
 
 
-def test_a_permanently_malformed_answer_is_rejected_with_its_reason(node: ReplayNode, database_url: str, server_url: str, run_id: str) -> None:
+def test_a_permanently_malformed_answer_is_rejected_with_its_reason(node: ReplayNode, server_url: str, run_id: str, template_db: str) -> None:
     from .conftest import create_database, drop_database
 
     name = f"megatron_t_{run_id}_rpc_malformed"
-    url = create_database(server_url, name, template=f"megatron_tmpl_{run_id}")
+    url = create_database(server_url, name, template=template_db)
     try:
         node.plan("getTransaction", node.order[3], *["garbage"] * 10)
         with psycopg.connect(url) as conn:

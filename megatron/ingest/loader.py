@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,9 +43,9 @@ STAGING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ingest_trades": (
         ("signature", "slot", "block_time", "event_index", "program", "mint", "pool", "side", "wallet",
          "sol_amount", "token_amount", "virtual_sol_reserves", "virtual_token_reserves",
-         "real_sol_reserves", "real_token_reserves", "fee", "creator_fee", "tx_fee"),
+         "real_sol_reserves", "real_token_reserves", "fee", "creator_fee", "tx_fee", "ordinal"),
         (_TEXT, _INT8, _INT8, _INT4, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _NUMERIC, _NUMERIC, _NUMERIC,
-         _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _INT8),
+         _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _INT8, _INT4),
     ),
     "ingest_curve_completes": (
         ("signature", "slot", "block_time", "event_index", "program", "mint", "bonding_curve", "wallet"),
@@ -71,13 +72,14 @@ _TABLE_OF_KIND = {
 }
 
 
-def _row(event: Event | SolUsdPrice) -> tuple[Any, ...]:
+def _row(event: Event | SolUsdPrice, ordinal: int) -> tuple[Any, ...]:
+    """The staging row of an event; ``ordinal`` is its position in the batch (arrival order)."""
     if isinstance(event, Trade):
         return (
             event.signature, event.slot, event.block_time, event.event_index, event.program, event.mint,
             event.pool, event.side, event.user, event.sol_amount, event.token_amount,
             event.virtual_sol_reserves, event.virtual_token_reserves, event.real_sol_reserves,
-            event.real_token_reserves, event.fee, event.creator_fee, event.tx_fee,
+            event.real_token_reserves, event.fee, event.creator_fee, event.tx_fee, ordinal,
         )
     if isinstance(event, TokenCreate):
         return (
@@ -134,10 +136,44 @@ class Reject:
     payload: str | None
 
 
+@dataclass
+class _Lane:
+    """One connection that applies batches, in order, on its own thread (or inline)."""
+
+    conn: psycopg.Connection
+    executor: ThreadPoolExecutor | None
+    owns_conn: bool
+    batch: list[tuple[Event | SolUsdPrice, str]] = field(default_factory=list)
+    keys: set[tuple[Any, ...]] = field(default_factory=set)
+    rejects: list[Reject] = field(default_factory=list)
+    inflight: Future[None] | None = None
+
+    def wait(self) -> None:
+        """Wait for the batch in flight; re-raise its error in the caller's thread."""
+        if self.inflight is not None:
+            inflight, self.inflight = self.inflight, None
+            inflight.result()
+
+
+def _open_like(conn: psycopg.Connection) -> psycopg.Connection:
+    params = conn.info.get_parameters()
+    if conn.info.password:
+        params["password"] = conn.info.password
+    return psycopg.connect(psycopg.conninfo.make_conninfo(**params))
+
+
 class Loader:
     """Batches canonical events into the database. Use as a context manager, or call
     :meth:`finish`. Each batch commits on its own, so an interrupted load keeps what it did
-    and a re-run loads only the rest."""
+    and a re-run loads only the rest.
+
+    ``pipeline`` (the default) applies batches on background connections while the caller goes
+    on producing events; ``workers`` such lanes share the load, each event routed by its mint so
+    a token's events stay in order on one lane. SOL/USD prices and record-level rejects are
+    written on ``conn`` itself, before any lane applies a later batch, so the USD trigger sees
+    every price that precedes a trade. Without ``pipeline`` everything runs inline on ``conn``
+    (the RPC source does that: it writes its own rows on the same connection between batches).
+    """
 
     def __init__(
         self,
@@ -147,20 +183,18 @@ class Loader:
         batch_size: int = DEFAULT_BATCH_SIZE,
         on_batch: Callable[[Counts], None] | None = None,
         pipeline: bool = True,
+        workers: int = 2,
     ) -> None:
         self.conn = conn
         self.batch_size = batch_size
         self.on_batch = on_batch
         self.counts = Counts()
-        self._batch: list[tuple[Event | SolUsdPrice, str]] = []
-        self._keys: set[tuple[Any, ...]] = set()
-        self._pending = 0
-        self._rejects: list[Reject] = []
-        self.copy_seconds = 0.0  # time spent in COPY and in ingest_apply(), for benchmarks
+        self.copy_seconds = 0.0  # time spent in COPY and in ingest_apply(), summed over lanes
         self.apply_seconds = 0.0
-        self._lock = threading.Lock()  # counts are updated by the caller and by the flushing thread
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="megatron-loader") if pipeline else None
-        self._inflight: Future[None] | None = None
+        self._lock = threading.Lock()  # counts are updated by the caller and by the lanes
+        self._rejects: list[Reject] = []  # record-level rejects, written on conn
+        self._prices: list[tuple[SolUsdPrice, str]] = []
+        self._price_keys: set[tuple[Any, ...]] = set()
         with conn.transaction():
             row = conn.execute(
                 "insert into megatron.ingest_runs (source) values (%s) returning run_id", (source,)
@@ -168,6 +202,17 @@ class Loader:
             assert row is not None
             self.run_id: int = row[0]
             conn.execute("select megatron.ingest_prepare()")
+        self._pipeline = pipeline
+        if not pipeline:
+            self._lanes = [_Lane(conn, None, owns_conn=False)]
+        else:
+            self._lanes = []
+            for n in range(max(1, workers)):
+                lane_conn = _open_like(conn)
+                with lane_conn.transaction():
+                    lane_conn.execute("select megatron.ingest_prepare()")
+                executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"megatron-loader-{n}")
+                self._lanes.append(_Lane(lane_conn, executor, owns_conn=True))
 
     # -- input --------------------------------------------------------------------------------
 
@@ -187,7 +232,10 @@ class Loader:
     def add(self, event: Event | SolUsdPrice, origin: str = "") -> None:
         """Stage one (already validated) event."""
         key = _key(event)
-        duplicate = key in self._keys
+        side_price = self._pipeline and isinstance(event, SolUsdPrice)
+        lane = self._lanes[0] if isinstance(event, SolUsdPrice) else self._lane_of(event)
+        keys = self._price_keys if side_price else lane.keys
+        duplicate = key in keys
         with self._lock:
             self.counts.events_read += 1
             self.counts.by_kind.setdefault(event.kind, [0, 0])[0] += 1
@@ -201,72 +249,104 @@ class Loader:
                 Reject(origin, "duplicate_in_batch", f"{what} appears twice in the same batch; the first was kept", event.to_json())
             )
             return
-        self._keys.add(key)
-        self._batch.append((event, origin))
-        self._pending += 1
-        if self._pending >= self.batch_size:
-            self.flush()
+        keys.add(key)
+        if side_price:
+            assert isinstance(event, SolUsdPrice)
+            self._prices.append((event, origin))
+            return
+        lane.batch.append((event, origin))
+        if len(lane.batch) >= self.batch_size:
+            self._flush_lane(lane)
 
     def add_all(self, events: Iterable[Event | SolUsdPrice], origin: str = "") -> None:
         for event in events:
             self.add(event, origin)
 
+    def _lane_of(self, event: Event) -> _Lane:
+        if len(self._lanes) == 1:
+            return self._lanes[0]
+        mint = getattr(event, "mint", "")
+        return self._lanes[zlib.crc32(mint.encode()) % len(self._lanes)]
+
     # -- output -------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Hand the current batch to the database. With ``pipeline`` (the default) the batch is
-        applied on a background thread while the caller goes on producing the next one; at most
-        one batch is in flight, so batches still apply in order."""
-        if not self._pending and not self._rejects:
+        """Hand every staged event to the database (lanes apply in the background)."""
+        self._flush_side()
+        for lane in self._lanes:
+            self._flush_lane(lane, side_done=True)
+
+    def _flush_side(self) -> None:
+        """Prices and record-level rejects, on ``conn``, synchronously."""
+        if not (self._prices or self._rejects) or not self._pipeline:
             return
-        batch, rejects = self._batch, self._rejects
-        self._batch, self._rejects, self._keys, self._pending = [], [], set(), 0
-        self._wait()
-        if self._executor is None:
-            self._flush_batch(batch, rejects)
+        prices, self._prices, self._price_keys = self._prices, [], set()
+        rejects, self._rejects = self._rejects, []
+        accepted = 0
+        with self.conn.transaction():
+            accepted = self._apply(self.conn, prices)  # type: ignore[arg-type]
+            self._write_rejects(self.conn, rejects)
+        with self._lock:
+            self.counts.events_accepted += accepted
+            self.counts.events_duplicate += len(prices) - accepted
+        with self.conn.transaction():
+            self._save_counts("running")
+
+    def _flush_lane(self, lane: _Lane, *, side_done: bool = False) -> None:
+        if not side_done:
+            self._flush_side()
+        if not self._pipeline and self._rejects:  # inline: record rejects travel with the batch
+            lane.rejects.extend(self._rejects)
+            self._rejects = []
+        if not lane.batch and not lane.rejects:
+            return
+        batch, rejects = lane.batch, lane.rejects
+        lane.batch, lane.rejects, lane.keys = [], [], set()
+        lane.wait()
+        if lane.executor is None:
+            self._flush_batch(lane.conn, batch, rejects)
+            with lane.conn.transaction():
+                self._save_counts("running")
         else:
-            self._inflight = self._executor.submit(self._flush_batch, batch, rejects)
+            lane.inflight = lane.executor.submit(self._flush_batch, lane.conn, batch, rejects)
 
-    def _wait(self) -> None:
-        """Wait for the batch in flight; re-raise its error here, in the caller's thread."""
-        if self._inflight is not None:
-            inflight, self._inflight = self._inflight, None
-            inflight.result()
-
-    def _flush_batch(self, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject]) -> None:
-        conn = self.conn
+    def _flush_batch(
+        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject]
+    ) -> None:
         try:
             with conn.transaction():
-                accepted = self._apply(batch)
+                accepted = self._apply(conn, batch)
         except ROW_ERRORS as exc:
             # A row the database refuses (a CHECK, a length) would sink the whole batch:
             # find it by halving, reject it with the database's own words, load the rest.
-            accepted = self._apply_isolating(batch, exc, rejects)
+            accepted = self._apply_isolating(conn, batch, exc, rejects)
         refused = sum(1 for r in rejects if r.reason == "database_rejected")
-        with conn.transaction():
-            if rejects:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        "insert into megatron.ingest_rejects (run_id, origin, reason, message, payload) "
-                        "values (%s, %s, %s, %s, %s) on conflict do nothing",
-                        [(self.run_id, r.origin, r.reason, r.message, r.payload) for r in rejects],
-                    )
-            with self._lock:
-                self.counts.events_accepted += accepted
-                self.counts.events_rejected += refused
-                self.counts.events_duplicate += len(batch) - accepted - refused
-            self._save_counts("running")
+        if rejects:
+            with conn.transaction():
+                self._write_rejects(conn, rejects)
+        with self._lock:
+            self.counts.events_accepted += accepted
+            self.counts.events_rejected += refused
+            self.counts.events_duplicate += len(batch) - accepted - refused
         if self.on_batch:
             self.on_batch(self.counts)
 
-    def _apply(self, batch: list[tuple[Event | SolUsdPrice, str]]) -> int:
+    def _write_rejects(self, conn: psycopg.Connection, rejects: list[Reject]) -> None:
+        if rejects:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "insert into megatron.ingest_rejects (run_id, origin, reason, message, payload) "
+                    "values (%s, %s, %s, %s, %s) on conflict do nothing",
+                    [(self.run_id, r.origin, r.reason, r.message, r.payload) for r in rejects],
+                )
+
+    def _apply(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]]) -> int:
         """COPY the batch into staging and upsert it; returns the events accepted."""
         if not batch:
             return 0
-        conn = self.conn
         rows: dict[str, list[tuple[Any, ...]]] = {}
-        for event, _origin in batch:
-            rows.setdefault(_TABLE_OF_KIND[event.kind], []).append(_row(event))
+        for ordinal, (event, _origin) in enumerate(batch):
+            rows.setdefault(_TABLE_OF_KIND[event.kind], []).append(_row(event, ordinal))
         started = time.perf_counter()
         for table, table_rows in rows.items():
             columns, types = STAGING[table]
@@ -278,11 +358,11 @@ class Loader:
                 for r in table_rows:
                     copy.write_row(r)
         copied = time.perf_counter()
-        self.copy_seconds += copied - started
-        accepted = 0
         result = conn.execute("select kind, staged, accepted from megatron.ingest_apply()").fetchall()
-        self.apply_seconds += time.perf_counter() - copied
+        accepted = 0
         with self._lock:
+            self.copy_seconds += copied - started
+            self.apply_seconds += time.perf_counter() - copied
             for kind, _staged, n in result:
                 accepted += n
                 if kind in self.counts.by_kind:
@@ -290,7 +370,8 @@ class Loader:
         return accepted
 
     def _apply_isolating(
-        self, batch: list[tuple[Event | SolUsdPrice, str]], error: psycopg.Error, rejects: list[Reject]
+        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], error: psycopg.Error,
+        rejects: list[Reject],
     ) -> int:
         if len(batch) == 1:
             event, origin = batch[0]
@@ -305,11 +386,25 @@ class Loader:
         accepted = 0
         for part in (batch[:half], batch[half:]):
             try:
-                with self.conn.transaction():
-                    accepted += self._apply(part)
+                with conn.transaction():
+                    accepted += self._apply(conn, part)
             except ROW_ERRORS as exc:
-                accepted += self._apply_isolating(part, exc, rejects)
+                accepted += self._apply_isolating(conn, part, exc, rejects)
         return accepted
+
+    def _close_lanes(self, *, raise_errors: bool) -> None:
+        first: BaseException | None = None
+        for lane in self._lanes:
+            try:
+                lane.wait()
+            except BaseException as exc:  # noqa: BLE001 - keep waiting for the others
+                first = first or exc
+            if lane.executor is not None:
+                lane.executor.shutdown(wait=True)
+            if lane.owns_conn:
+                lane.conn.close()
+        if first is not None and raise_errors:
+            raise first
 
     def _save_counts(self, status: str, error: str | None = None) -> None:
         with self._lock:
@@ -330,21 +425,14 @@ class Loader:
     def finish(self) -> Counts:
         try:
             self.flush()
-            self._wait()
         finally:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
+            self._close_lanes(raise_errors=True)
         with self.conn.transaction():
             self._save_counts("done")
         return self.counts
 
     def fail(self, error: str) -> None:
-        try:
-            self._wait()
-        except Exception:  # noqa: BLE001 - the first error is the one being reported
-            pass
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        self._close_lanes(raise_errors=False)
         self.conn.rollback()
         with self.conn.transaction():
             self._save_counts("failed", error)
