@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import statistics
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -195,6 +196,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--naive-trades", type=int, default=10_000, help="trades for the naive path (default 10,000)")
     ap.add_argument("--workers", type=int, default=2, help="loader lanes (default 2, as the CLI)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported (default 3)")
     args = ap.parse_args()
 
     server = db.database_url()
@@ -206,34 +208,49 @@ def main() -> None:
     print(f"# {args.tokens} tokens, {args.days} days, seed {args.seed}: {len(events):,} events, {len(trades):,} trades "
           f"(generated in {gen:.1f} s)")
 
-    urls = {k: fresh_database(server, k) for k in ("raw", "loader", "loader1", "naive", "floor")}
-    try:
-        raw_s = bench_raw_copy(urls["raw"], trades)
-        loader_s, loader = bench_loader(urls["loader"], events, args.workers)
-        one_s, _ = bench_loader(urls["loader1"], events, 1)
-        naive_s, naive_n = bench_naive(urls["naive"], events, args.naive_trades)
-        floor_s, floor_n = bench_copy_into_transactions(urls["floor"], events)
-    finally:
-        for url in urls.values():
-            drop(server, url)
+    rates: dict[str, list[float]] = {k: [] for k in ("raw", "loader", "one_lane", "naive", "floor")}
+    server_time = (0.0, 0.0, 0.0)
+    for round_ in range(args.repeat):
+        urls = {k: fresh_database(server, k) for k in rates}
+        try:
+            raw_s = bench_raw_copy(urls["raw"], trades)
+            loader_s, loader = bench_loader(urls["loader"], events, args.workers)
+            one_s, _ = bench_loader(urls["one_lane"], events, 1)
+            naive_s, naive_n = bench_naive(urls["naive"], events, args.naive_trades)
+            floor_s, floor_n = bench_copy_into_transactions(urls["floor"], events)
+        finally:
+            for url in urls.values():
+                drop(server, url)
+        rates["raw"].append(len(trades) / raw_s)
+        rates["loader"].append(len(trades) / loader_s)
+        rates["one_lane"].append(len(trades) / one_s)
+        rates["naive"].append(naive_n / naive_s)
+        rates["floor"].append(floor_n / floor_s)
+        if round_ == 0:
+            server_time = (loader.copy_seconds, loader.apply_seconds, loader_s)
+        print(f"# round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in rates.items()) + " trades/s", flush=True)
 
-    raw_rate = len(trades) / raw_s
-    loader_rate = len(trades) / loader_s
-    naive_rate = naive_n / naive_s
-    print(f"raw_copy: {raw_rate:,.0f} trades/s (1.00 baseline; {raw_s:.2f} s)")
-    print(f"loader: {loader_rate:,.0f} trades/s ({loader_rate / raw_rate:.2f} x raw COPY; {loader_rate / naive_rate:.1f} x naive; "
-          f"{loader_s:.2f} s for all {len(events):,} events)")
-    print(f"loader_one_lane: {len(trades) / one_s:,.0f} trades/s with one lane "
-          f"({(len(trades) / one_s) / raw_rate:.2f} x raw COPY; {args.workers} lanes are {one_s / loader_s:.2f} x faster)")
-    print(f"loader_server_time: COPY {loader.copy_seconds:.2f} s and ingest_apply() {loader.apply_seconds:.2f} s, "
-          f"summed over lanes, in {loader_s:.2f} s of wall time")
-    print(f"naive: {naive_rate:,.0f} trades/s ({naive_rate / raw_rate:.3f} x raw COPY; {naive_n:,} trades in {naive_s:.2f} s)")
-    floor_rate = floor_n / floor_s
-    print(f"copy_into_transactions: {floor_rate:,.0f} trades/s ({floor_rate / raw_rate:.2f} x raw COPY): storing the trades "
-          f"alone, before any loader logic")
-    print(f"goal_raw: loader/raw = {loader_rate / raw_rate:.2f} (goal >= 0.6) -> {'met' if loader_rate / raw_rate >= 0.6 else 'MISSED'}")
-    print(f"goal_naive: loader/naive = {loader_rate / naive_rate:.1f} (goal >= 20) -> {'met' if loader_rate / naive_rate >= 20 else 'MISSED'}")
+    med = {k: statistics.median(v) for k, v in rates.items()}
 
+    def spread(k: str) -> str:
+        return f"{min(rates[k]):,.0f}..{max(rates[k]):,.0f}" if args.repeat > 1 else "one round"
+
+    raw, loader_rate, naive = med["raw"], med["loader"], med["naive"]
+    print(f"# medians of {args.repeat} rounds (range in brackets); each round loads into fresh databases")
+    print(f"raw_copy: {raw:,.0f} trades/s (1.00 baseline) [{spread('raw')}]")
+    print(f"loader: {loader_rate:,.0f} trades/s ({loader_rate / raw:.2f} x raw COPY; {loader_rate / naive:.1f} x naive; "
+          f"{args.workers} lanes) [{spread('loader')}]")
+    print(f"loader_one_lane: {med['one_lane']:,.0f} trades/s ({med['one_lane'] / raw:.2f} x raw COPY; "
+          f"{med['one_lane'] / naive:.1f} x naive; {args.workers} lanes are {loader_rate / med['one_lane']:.2f} x faster) "
+          f"[{spread('one_lane')}]")
+    copy_s, apply_s, wall_s = server_time
+    print(f"loader_server_time: COPY {copy_s:.2f} s and ingest_apply() {apply_s:.2f} s, summed over lanes, "
+          f"in {wall_s:.2f} s of wall time (round 1)")
+    print(f"naive: {naive:,.0f} trades/s ({naive / raw:.3f} x raw COPY) [{spread('naive')}]")
+    print(f"copy_into_transactions: {med['floor']:,.0f} trades/s ({med['floor'] / raw:.2f} x raw COPY): storing the "
+          f"trades alone, before any loader logic [{spread('floor')}]")
+    print(f"goal_raw: loader/raw = {loader_rate / raw:.2f} (goal >= 0.6) -> {'met' if loader_rate / raw >= 0.6 else 'MISSED'}")
+    print(f"goal_naive: loader/naive = {loader_rate / naive:.1f} (goal >= 20) -> {'met' if loader_rate / naive >= 20 else 'MISSED'}")
 
 if __name__ == "__main__":
     main()
