@@ -298,8 +298,8 @@ def run_simulation(
     begin = datetime.fromisoformat(start)
     summary = SimSummary()
     total_seconds = int(days * 86400)
-    with click.progressbar(length=total_seconds, label=f"simulating {tokens} tokens over {days:g} days",
-                           file=sys.stderr) as bar:
+    label = f"simulating {tokens} tokens over {days:g} day{'' if days == 1 else 's'}"
+    with click.progressbar(length=total_seconds, label=label, file=sys.stderr) as bar:
         last = [0.0]
 
         def step(done: float, _total: float) -> None:
