@@ -110,12 +110,14 @@ def test_megatron_owner_owns_every_function_of_the_schema(conn: psycopg.Connecti
 @pytest.mark.parametrize("table", RAW_TABLES)
 def test_analyst_reads_every_raw_table(conn: psycopg.Connection, table: str) -> None:
     act_as(conn, "megatron_analyst")
-    conn.execute(sql.SQL("select count(*) from public.{}").format(sql.Identifier(table)))
+    row = conn.execute(sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))).fetchone()
+    assert row is not None and row[0] >= 0
 
 
 def test_analyst_reads_the_policy_registry(conn: psycopg.Connection) -> None:
     act_as(conn, "megatron_analyst")
-    conn.execute("select * from megatron.policies")
+    rows = conn.execute("select object_name, applied_by from megatron.policies").fetchall()
+    assert "transactions" in {name for name, _applied_by in rows}
 
 
 @pytest.mark.parametrize(

@@ -273,10 +273,12 @@ def test_constraints_reject_bad_rows(
 def test_holder_scores_accept_the_activation_window_and_frozen_snapshots(
     conn: psycopg.Connection, progress: float | None, frozen: bool
 ) -> None:
-    conn.execute(
-        "insert into holder_scores (token_mint, timestamp, bonding_curve_progress, is_frozen) values ('m', now(), %s, %s)",
+    row = conn.execute(
+        "insert into holder_scores (token_mint, timestamp, bonding_curve_progress, is_frozen) values ('m', now(), %s, %s) "
+        "returning bonding_curve_progress, is_frozen",
         (progress, frozen),
-    )
+    ).fetchone()
+    assert row is not None and row[1] is frozen
 
 
 def test_processed_queue_entries_do_not_block_a_new_pending_one(conn: psycopg.Connection) -> None:
