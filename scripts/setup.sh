@@ -15,8 +15,8 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 need_pkgs=()
 command -v runuser >/dev/null || need_pkgs+=(util-linux)
 pick_python() {
-    for py in python3.11 python3.12 python3; do
-        if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' 2>/dev/null; then
+    for py in python3.11 python3.12 python3.13 python3; do
+        if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' 2>/dev/null; then
             command -v "$py"
             return 0
         fi
@@ -47,7 +47,7 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
     apt-get update -q >/dev/null
     apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "${need_pkgs[@]}" >/dev/null 2>&1 ||
         die "apt-get install ${need_pkgs[*]} failed."
-    python=$(pick_python) || die "no Python 3.11 or 3.12 found after installing python3."
+    python=$(pick_python) || die "no Python 3.11 to 3.13 found after installing python3."
 fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
