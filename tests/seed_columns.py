@@ -1,7 +1,7 @@
 """The raw tables' columns as the seed design declares them, and our documented departures.
 
 SEED_COLUMNS was extracted from the CREATE TABLE statements of
-/work/shared/seed/megatron-v2-database-schema.md (one entry per table, in the seed's order).
+../shared/seed/megatron-v2-database-schema.md (one entry per table, in the seed's order).
 ADDED and REMOVED are the departures recorded in docs/schema-decisions.md; the schema tests
 expect SEED_COLUMNS - REMOVED + ADDED for every table, plus at most the LATER_ADDITIONS that
 migrations of other concerns make.

@@ -1,4 +1,4 @@
-"""Decoder tests against the real mainnet fixtures in /work/shared/fixtures/solana.
+"""Decoder tests against the real mainnet fixtures in ../shared/fixtures/solana.
 
 Every value a fixture's source asserts is checked here (the ``expected`` blocks of logs/*.json,
 the PROVENANCE table for rpc/ and helius/, the ``_decodedPumpTradeEvents`` annotations). A
@@ -14,7 +14,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import struct
 from collections.abc import Callable, Iterator
@@ -71,8 +70,11 @@ from megatron.events import (
 )
 from megatron.validate import InvalidEvent, RejectError, validate_event
 
-FIXTURES = Path(os.environ.get("MEGATRON_SOLANA_FIXTURES", "/work/shared/fixtures/solana"))
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"fixtures not found at {FIXTURES}")
+from .conftest import FIXTURES  # noqa: E402 - the one place that says where the fixtures live
+
+if not FIXTURES.is_dir():
+    # not a skip: without the fixtures the decoder is untested, and CI must say so
+    raise RuntimeError(f"the Solana fixtures are missing: expected {FIXTURES} (set MEGATRON_FIXTURES)")
 
 NOW = 1_800_000_000  # 2027-01-15: after every fixture
 TOKEN_2022 = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"

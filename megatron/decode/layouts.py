@@ -1,7 +1,7 @@
 """Anchor event layouts of pump.fun, PumpSwap and Raydium LaunchLab, and the payload decoder.
 
 Layouts come from the official IDLs and their git history (see
-/work/shared/fixtures/solana/PROVENANCE.md §1 and ``idl/event_layouts.json``). pump.fun and
+../shared/fixtures/solana/PROVENANCE.md §1 and ``idl/event_layouts.json``). pump.fun and
 PumpSwap only ever *append* fields, so an event is decoded by reading the longest known
 generation that fits the payload; bytes beyond the newest known layout are counted in
 ``DecodedEvent.trailing`` and otherwise ignored (mainnet events from 2026-09 already carry 16
