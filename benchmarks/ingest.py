@@ -85,7 +85,6 @@ def bench_raw_copy(url: str, trades: list[Trade]) -> float:
 
 def bench_copy_into_transactions(url: str, events: list[object]) -> tuple[float, int]:
     from datetime import datetime as dt
-    from decimal import Decimal
 
     with psycopg.connect(url) as conn:
         loader = Loader(conn, source="benchmark floor setup")

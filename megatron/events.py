@@ -39,12 +39,6 @@ INITIAL_REAL_TOKEN_RESERVES = 793_100_000 * 10**TOKEN_DECIMALS
 LAMPORTS_PER_SOL = 10**9
 
 
-def curve_progress(virtual_token_reserves: int) -> float:
-    """Bonding-curve progress in percent, clamped to 0..100."""
-    raw: float = (1_073_000_000 - virtual_token_reserves / 10**TOKEN_DECIMALS) / 793_100_000 * 100
-    return max(0.0, min(100.0, raw))
-
-
 @dataclass(frozen=True, slots=True)
 class Event:
     kind: ClassVar[str]

@@ -13,7 +13,7 @@ import dataclasses
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -181,13 +181,11 @@ class Loader:
         source: str,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        on_batch: Callable[[Counts], None] | None = None,
         pipeline: bool = True,
         workers: int = 2,
     ) -> None:
         self.conn = conn
         self.batch_size = batch_size
-        self.on_batch = on_batch
         self.counts = Counts()
         self.copy_seconds = 0.0  # time spent in COPY and in ingest_apply(), summed over lanes
         self.apply_seconds = 0.0
@@ -328,8 +326,6 @@ class Loader:
             self.counts.events_accepted += accepted
             self.counts.events_rejected += refused
             self.counts.events_duplicate += len(batch) - accepted - refused
-        if self.on_batch:
-            self.on_batch(self.counts)
 
     def _write_rejects(self, conn: psycopg.Connection, rejects: list[Reject]) -> None:
         if rejects:
