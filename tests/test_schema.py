@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,6 +13,9 @@ from psycopg import errors
 
 from tests.seed_columns import HYPERTABLES, LATER_ADDITIONS, PLAIN_TABLES, SEED_COLUMNS, expected_columns
 
+SEED_DOC = Path(
+    os.environ.get("MEGATRON_SEED", Path(__file__).resolve().parents[2] / "shared" / "seed" / "megatron-v2-database-schema.md")
+)
 MINT = "MintSchema1111111111111111111111111111111"
 POOL = "PoolSchema1111111111111111111111111111111"
 
@@ -64,6 +69,22 @@ def rejects(conn: psycopg.Connection, sql: str, params: tuple[object, ...], erro
         # on a hypertable the violated constraint is the chunk's copy, named "<n>_<m>_<name>"
         name = caught.value.diag.constraint_name or ""  # type: ignore[attr-defined]
         assert re.sub(r"^\d+_\d+_", "", name) == constraint
+
+
+def seed_document_columns(text: str) -> dict[str, tuple[str, ...]]:
+    """Column names of every CREATE TABLE in the seed document, in declaration order."""
+    tables: dict[str, tuple[str, ...]] = {}
+    for name, body in re.findall(r"CREATE TABLE (\w+) \((.*?)\n\);", text, flags=re.S):
+        cols = re.findall(r"^\s+(\w+)\s+(?:UUID|VARCHAR|INTEGER|NUMERIC|TIMESTAMPTZ|BOOLEAN|JSONB|BIGINT|TEXT)\b",
+                          body, flags=re.M)
+        tables[name] = tuple(cols)
+    return tables
+
+
+def test_the_seed_column_list_is_the_seed_document_s() -> None:
+    if not SEED_DOC.exists():
+        pytest.fail(f"the seed schema is missing: expected {SEED_DOC} (set MEGATRON_SEED)")
+    assert seed_document_columns(SEED_DOC.read_text()) == SEED_COLUMNS
 
 
 @pytest.mark.parametrize("table", sorted(SEED_COLUMNS))
