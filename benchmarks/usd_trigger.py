@@ -53,6 +53,7 @@ ROW_TRIGGER = """
 create trigger update_transaction_usd_values
 before insert on transactions
 for each row
+when (current_setting('megatron.usd_values_from', true) is distinct from 'ingest_apply')
 execute function calculate_usd_values();
 """
 PLAIN_ROW = """

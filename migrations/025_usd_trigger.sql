@@ -94,9 +94,13 @@ comment on function calculate_usd_values() is
 'BEFORE INSERT trigger on transactions: USD values from the latest SOL/USD price at most 15 minutes before block_time '
 '(the rule of sol_usd_price_at); NULL when there is none. Memoizes its last answer for the rest of the statement.';
 
+-- The loader's megatron.ingest_apply() computes the same values set-based for a whole batch
+-- (one sort instead of a function call per row) and says so in a transaction-local setting for
+-- that one statement; every other insert goes through the trigger.
 create trigger update_transaction_usd_values
 before insert on transactions
 for each row
+when (current_setting('megatron.usd_values_from', true) is distinct from 'ingest_apply')
 execute function calculate_usd_values();
 
 create function forget_usd_price_memo() returns trigger

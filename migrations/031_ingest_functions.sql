@@ -208,7 +208,7 @@ begin
         0,
         c.real_token_reserves,
         megatron.curve_progress(c.virtual_token_reserves),
-        (c.virtual_sol_reserves / 1e9) / nullif(c.virtual_token_reserves / power(10, c.decimals), 0),
+        (c.virtual_sol_reserves / 1e9) / nullif(c.virtual_token_reserves / power(10::numeric, c.decimals), 0),
         c.virtual_token_reserves,
         c.virtual_sol_reserves,
         null
@@ -248,38 +248,116 @@ begin
     on conflict (pool_address) do nothing;
 
     -- Trades. Only rows that are really new feed the holder bookkeeping below.
-    with inserted as (
-        insert into transactions (
-            signature, event_index, pool_id, token_id, block_time, slot, type, user_address,
-            amount_in, amount_in_decimals, amount_out, amount_out_decimals,
-            sol_amount, token_amount, price_per_token, protocol_fee, platform_fee, transaction_fee
-        )
+    --
+    -- USD values follow the rule of the insert trigger (sol_usd_price_at: the latest SOL/USD
+    -- price at most 15 minutes before block_time, ties at one instant to the source sorting
+    -- last, NULL when none), computed here for the whole batch by one sort of trade times and
+    -- prices instead of a trigger call per row; the setting makes the trigger stand aside for
+    -- this statement only (025_usd_trigger).
+    perform set_config('megatron.usd_values_from', 'ingest_apply', true);
+    with
+
+    trade_times as (
+        select distinct s.block_time from ingest_trades as s
+    ),
+
+    -- every trade time and every price that may answer one; a price sorts before a trade at
+    -- the same instant (price_time <= block_time), and sources of one instant sort ascending
+    -- so that the one sorting last is the latest price before the trades that follow
+    marks as (
         select
-            s.signature,
-            s.event_index,
-            p.id,
-            t.id,
-            to_timestamp(s.block_time),
-            s.slot,
-            s.side,
-            s.wallet,
-            case when s.side = 'buy' then s.sol_amount else s.token_amount end,
-            case when s.side = 'buy' then 9 else t.decimals end,
-            case when s.side = 'buy' then s.token_amount else s.sol_amount end,
-            case when s.side = 'buy' then t.decimals else 9 end,
-            s.sol_amount / 1e9,
-            s.token_amount / power(10, t.decimals),
-            (s.sol_amount / 1e9) / nullif(s.token_amount / power(10, t.decimals), 0),
-            s.fee,
-            s.creator_fee,
-            s.tx_fee
+            to_timestamp(tt.block_time) as mark_time,
+            1 as mark_kind,
+            null::text as source,
+            tt.block_time,
+            null::timestamptz as price_time,
+            null::numeric as price_usd
+        from trade_times as tt
+        union all
+        select
+            p.price_time,
+            0,
+            p.source,
+            null,
+            p.price_time,
+            p.price_usd
+        from sol_usd_prices as p
+        where p.price_time >= (select to_timestamp(min(tt.block_time)) from trade_times as tt) - interval '15 minutes'
+          and p.price_time <= (select to_timestamp(max(tt.block_time)) from trade_times as tt)
+    ),
+
+    -- a run is one price followed by the trade times it is the latest price for
+    runs as (
+        select
+            m.*,
+            count(m.price_time) over (
+                order by m.mark_time, m.mark_kind, m.source rows between unbounded preceding and current row
+            ) as run
+        from marks as m
+    ),
+
+    usd as (
+        select
+            r.block_time,  -- null on price rows, so only trade times join below
+            case
+                when max(r.price_time) over by_run >= to_timestamp(r.block_time) - interval '15 minutes'
+                    then max(r.price_usd) over by_run
+            end as sol_usd
+        from runs as r
+        window by_run as (partition by r.run)
+    ),
+
+    trades as (
+        select
+            s.*,
+            t.id as token_id,
+            t.decimals,
+            p.id as pool_id,
+            s.sol_amount / 1e9 as sol,
+            s.token_amount / power(10::numeric, t.decimals) as tokens,
+            -- rounded to the column's scale, as the trigger sees it
+            round((s.sol_amount / 1e9) / nullif(s.token_amount / power(10::numeric, t.decimals), 0), 20) as price,
+            u.sol_usd
         from ingest_trades as s
         inner join tokens as t on t.mint_address = s.mint
         inner join pools as p on p.pool_address = s.pool
-        order by s.block_time, s.slot  -- in time order, the USD trigger reuses its price lookup
+        left join usd as u on u.block_time = s.block_time
+    ),
+
+    inserted as (
+        insert into transactions (
+            signature, event_index, pool_id, token_id, block_time, slot, type, user_address,
+            amount_in, amount_in_decimals, amount_out, amount_out_decimals,
+            sol_amount, token_amount, price_per_token, price_per_token_usd, sol_amount_usd,
+            protocol_fee, platform_fee, transaction_fee
+        )
+        select
+            tr.signature,
+            tr.event_index,
+            tr.pool_id,
+            tr.token_id,
+            to_timestamp(tr.block_time),
+            tr.slot,
+            tr.side,
+            tr.wallet,
+            case when tr.side = 'buy' then tr.sol_amount else tr.token_amount end,
+            case when tr.side = 'buy' then 9 else tr.decimals end,
+            case when tr.side = 'buy' then tr.token_amount else tr.sol_amount end,
+            case when tr.side = 'buy' then tr.decimals else 9 end,
+            tr.sol,
+            tr.tokens,
+            tr.price,
+            round(tr.price * tr.sol_usd, 20),
+            round(tr.sol * tr.sol_usd, 2),
+            tr.fee,
+            tr.creator_fee,
+            tr.tx_fee
+        from trades as tr
+        order by tr.block_time, tr.slot
         on conflict do nothing
         returning signature, event_index, slot, block_time, token_id, user_address, type, token_amount, sol_amount
     )
+
     insert into ingest_new_trades (
         signature, event_index, slot, block_time, token_id, mint, wallet, side, token_amount, sol_amount, ordinal
     )
@@ -289,6 +367,7 @@ begin
     from inserted as i
     inner join ingest_trades as s on s.signature = i.signature and s.event_index = i.event_index;
     get diagnostics v_trades = row_count;
+    perform set_config('megatron.usd_values_from', '', true);
 
     -- One holder_updates row per new trade: balance before and after, in trade order. It is
     -- applied to token_holders just below, in the same transaction, so it is born processed.

@@ -22,6 +22,7 @@ from megatron.events import (
     INITIAL_VIRTUAL_TOKEN_RESERVES,
     CurveComplete,
     Migration,
+    SolUsdPrice,
     TokenCreate,
     Trade,
 )
@@ -45,7 +46,9 @@ def count(conn: psycopg.Connection, query: str, *args: object) -> int:
 
 @pytest.fixture(scope="module")
 def db(database_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database_url) as c:
+    """One connection for the module, in autocommit as a loader's caller must be: the loader commits
+    prices on it that its lanes have to see."""
+    with psycopg.connect(database_url, autocommit=True) as c:
         yield c
 
 
@@ -265,6 +268,62 @@ def test_a_token_seen_first_through_a_trade_is_filled_in_by_its_create_later(db:
 # --- prices ------------------------------------------------------------------------------------
 
 
+def test_loaded_usd_values_follow_the_trigger_rule_at_its_edges(db: psycopg.Connection, tmp_path: Path) -> None:
+    """The loader prices a batch set-based; each trade must get what sol_usd_price_at() (the trigger's rule) says."""
+    t1 = T0 + 50_000
+    prices = [
+        SolUsdPrice(price_time=t1 + 5, price_usd="150.25", source="pyth"),
+        SolUsdPrice(price_time=t1 + 5, price_usd="149.00", source="hermes"),  # same instant: "pyth" sorts last
+        SolUsdPrice(price_time=t1 + 600, price_usd="160.5", source="pyth"),
+        SolUsdPrice(price_time=t1 + 3000, price_usd="170", source="pyth"),
+    ]
+    offsets = {
+        1: None,  # before any price
+        5: "150.25",  # at the instant of a price
+        300: "150.25",
+        600: "160.5",
+        1500: "160.5",  # exactly 15 minutes old
+        1501: None,  # 15 minutes and 1 second: stale
+        2999: None,
+        3000: "170",
+        3001: "170",
+    }
+    create = token_life("usd", graduate=False)[0]
+    assert isinstance(create, TokenCreate)
+    trades = [
+        Trade(
+            signature=sig(f"usd-{off}"), slot=5000 + off, block_time=t1 + off, event_index=0, program="pumpfun",
+            mint=create.mint, pool=create.bonding_curve, side="buy", user=key(f"usd-w{off}"),
+            sol_amount=1_234_567_891, token_amount=33_333_333_333 + off,
+        )
+        for off in offsets
+    ]
+    # the first prices arrive in an earlier run, the last with the trades, in the same batch
+    ingest_paths(db, [write_jsonl(tmp_path / "prices.jsonl", prices[:3])], now=NOW)
+    _, c = ingest_paths(db, [write_jsonl(tmp_path / "trades.jsonl", [create, prices[3], *trades])], now=NOW)
+    assert c.by_kind["trade"] == [len(trades), len(trades)]
+    rows = db.execute(
+        """
+        select
+            tx.block_time - to_timestamp(%s),
+            tx.sol_amount_usd,
+            tx.price_per_token_usd,
+            round(tx.sol_amount * sol_usd_price_at(tx.block_time), 2),
+            round(tx.price_per_token * sol_usd_price_at(tx.block_time), 20),
+            sol_usd_price_at(tx.block_time)
+        from transactions as tx
+        where tx.signature = any(%s)
+        order by tx.block_time
+        """,
+        (t1, [t.signature for t in trades]),
+    ).fetchall()
+    assert len(rows) == len(offsets)
+    for (offset, sol_usd, price_usd, rule_sol_usd, rule_price_usd, sol_price), want in zip(rows, offsets.values()):
+        assert sol_price == (None if want is None else Decimal(want)), offset
+        assert (sol_usd, price_usd) == (rule_sol_usd, rule_price_usd), offset
+        assert (sol_usd is None) == (want is None), offset
+
+
 def test_prices_from_csv_and_hermes_json_with_bad_rows_rejected(db: psycopg.Connection, tmp_path: Path) -> None:
     csv = tmp_path / "sol.csv"
     csv.write_text(
@@ -283,7 +342,7 @@ def test_prices_from_csv_and_hermes_json_with_bad_rows_rejected(db: psycopg.Conn
     run_id, c = ingest_paths(db, [csv, hermes], now=NOW)
     assert c.records_read == 5 and c.records_rejected == 2 and c.events_accepted == 3
     rows = db.execute(
-        "select extract(epoch from price_time)::bigint, price_usd, source from sol_usd_prices where price_time >= to_timestamp(1788307200) order by 1"
+        "select extract(epoch from price_time)::bigint, price_usd, source from sol_usd_prices where price_time between to_timestamp(1788307200) and to_timestamp(1788307380) order by 1"
     ).fetchall()
     # sol_usd_prices keeps 6 decimals (the seed's numeric(20, 6))
     assert rows == [(1788307200, Decimal("151.25"), "csv"), (1788307260, Decimal("151.30"), "csv"), (1788307380, Decimal("150.123457"), "pyth_hermes")]
@@ -364,6 +423,18 @@ def test_thousands_of_malformed_inputs_reconcile_and_lose_nothing(
     assert c.reconciles()
     assert count(db, "select count(*) from transactions") - before == c.by_kind.get("trade", [0, 0])[1]
     assert count(db, "select count(*) from megatron.ingest_rejects where run_id = %s", run_id) == c.records_rejected + c.events_rejected
+
+
+def test_a_loader_refuses_a_connection_inside_an_open_transaction(database_url: str) -> None:
+    from megatron.errors import MegatronError
+    from megatron.ingest.loader import Loader
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute("select 1")  # psycopg opens a transaction
+        with pytest.raises(MegatronError, match="inside an open transaction; its lanes would not see"):
+            Loader(conn, "refused")
+        conn.rollback()
+        Loader(conn, "accepted").finish()
 
 
 def test_two_lanes_load_exactly_what_one_lane_loads(server_url: str, run_id: str, template_db: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from megatron.errors import MegatronError
 from megatron.events import CurveComplete, Event, Migration, SolUsdPrice, TokenCreate, Trade
 
 DEFAULT_BATCH_SIZE = 25_000
@@ -184,6 +185,11 @@ class Loader:
         pipeline: bool = True,
         workers: int = 2,
     ) -> None:
+        if pipeline and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise MegatronError(
+                "The loader was given a connection inside an open transaction; its lanes would not see the "
+                "SOL/USD prices and rejects it commits on that connection. Commit or roll back first."
+            )
         self.conn = conn
         self.batch_size = batch_size
         self.counts = Counts()
