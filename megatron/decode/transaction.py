@@ -19,7 +19,7 @@ import base64
 import binascii
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import base58
 
@@ -376,6 +376,19 @@ def _block_time(ev: DecodedEvent, ctx: EventContext) -> int:
     )
 
 
+class _Where(TypedDict):
+    """The fields every event takes from its transaction and place in it."""
+
+    signature: str
+    slot: int
+    block_time: int
+    event_index: int
+
+
+def _where(ev: DecodedEvent, ctx: EventContext, event_index: int) -> _Where:
+    return _Where(signature=ctx.signature, slot=ctx.slot, block_time=_block_time(ev, ctx), event_index=event_index)
+
+
 def _find_pool_accounts(
     ctx: EventContext, program_id: str, table: Mapping[bytes, tuple[str, AccountPositions]], pool: str
 ) -> tuple[str, str, str, str] | None:
@@ -422,10 +435,7 @@ def to_canonical(ev: DecodedEvent, ctx: EventContext, event_index: int) -> Event
     if key == ("pumpfun", "CreateEvent"):
         quote = _sol(f.get("quote_mint"))
         return TokenCreate(
-            signature=ctx.signature,
-            slot=ctx.slot,
-            block_time=_block_time(ev, ctx),
-            event_index=event_index,
+            **_where(ev, ctx, event_index),
             program="pumpfun",
             mint=f["mint"],
             name=f["name"],
@@ -447,10 +457,7 @@ def to_canonical(ev: DecodedEvent, ctx: EventContext, event_index: int) -> Event
         )
     if key == ("pumpfun", "CompleteEvent"):
         return CurveComplete(
-            signature=ctx.signature,
-            slot=ctx.slot,
-            block_time=_block_time(ev, ctx),
-            event_index=event_index,
+            **_where(ev, ctx, event_index),
             program="pumpfun",
             mint=f["mint"],
             bonding_curve=f["bonding_curve"],
@@ -460,10 +467,7 @@ def to_canonical(ev: DecodedEvent, ctx: EventContext, event_index: int) -> Event
         )
     if key == ("pumpfun", "CompletePumpAmmMigrationEvent"):
         return Migration(
-            signature=ctx.signature,
-            slot=ctx.slot,
-            block_time=_block_time(ev, ctx),
-            event_index=event_index,
+            **_where(ev, ctx, event_index),
             program="pumpfun",
             mint=f["mint"],
             pool=f["pool"],
@@ -491,10 +495,7 @@ def _pump_trade(ev: DecodedEvent, ctx: EventContext, event_index: int) -> Trade:
     # With a non-SOL quote (2026 layout), the quote_* fields carry the amounts in quote units.
     sol_amount = f["quote_amount"] if quote else f["sol_amount"]
     return Trade(
-        signature=ctx.signature,
-        slot=ctx.slot,
-        block_time=_block_time(ev, ctx),
-        event_index=event_index,
+        **_where(ev, ctx, event_index),
         program="pumpfun",
         mint=f["mint"],
         pool=bonding_curve_address(f["mint"]),
@@ -566,10 +567,7 @@ def _pumpswap_trade(ev: DecodedEvent, ctx: EventContext, event_index: int) -> Tr
         creator_fee = f.get("coin_creator_fee")
         creator_bps = f.get("coin_creator_fee_basis_points")
     return Trade(
-        signature=ctx.signature,
-        slot=ctx.slot,
-        block_time=_block_time(ev, ctx),
-        event_index=event_index,
+        **_where(ev, ctx, event_index),
         program="pumpswap",
         mint=mint,
         pool=f["pool"],
@@ -613,10 +611,7 @@ def _pumpswap_create_pool(ev: DecodedEvent, ctx: EventContext, event_index: int)
     else:
         return None
     return Migration(
-        signature=ctx.signature,
-        slot=ctx.slot,
-        block_time=_block_time(ev, ctx),
-        event_index=event_index,
+        **_where(ev, ctx, event_index),
         program="pumpswap",
         mint=mint,
         pool=f["pool"],
@@ -640,10 +635,7 @@ def _launchlab_trade(ev: DecodedEvent, ctx: EventContext, event_index: int) -> T
     ix_name, base_mint, quote_mint, payer = hit
     real_base_after, real_quote_after = f["real_base_after"], f["real_quote_after"]
     return Trade(
-        signature=ctx.signature,
-        slot=ctx.slot,
-        block_time=_block_time(ev, ctx),
-        event_index=event_index,
+        **_where(ev, ctx, event_index),
         program="raydium_launchlab",
         mint=base_mint,
         pool=pool,

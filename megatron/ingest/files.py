@@ -9,10 +9,11 @@ from pathlib import Path
 
 import psycopg
 
-from megatron.decode import FailedTransaction, decode_record, iter_records
+from megatron.decode import iter_records
 from megatron.decode.records import READ_SUFFIXES
 from megatron.errors import MegatronError
 from megatron.ingest import prices
+from megatron.ingest.feed import feed_record
 from megatron.ingest.loader import DEFAULT_BATCH_SIZE, Counts, Loader
 from megatron.validate import RejectError, validate_event
 
@@ -83,15 +84,7 @@ def _load_file(loader: Loader, path: Path, *, now: float, advance: Callable[[int
     for record in iter_records(path):
         advance(len(record.text) + 1)
         loader.record_read()
-        try:
-            events = decode_record(record, now=now)
-        except FailedTransaction:
-            loader.record_skipped()
-            continue
-        except RejectError as exc:
-            loader.record_rejected(record.origin, exc.reason_code, exc.message, record.text)
-            continue
-        loader.add_all(events, record.origin)
+        feed_record(loader, record, now=now)
 
 
 def ingest_paths(

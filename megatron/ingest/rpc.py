@@ -24,12 +24,11 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 
-from megatron.decode import FailedTransaction, decode_record
 from megatron.decode.records import records_from_text
 from megatron.errors import MegatronError
 from megatron.events import PUMPFUN_PROGRAM_ID
+from megatron.ingest.feed import feed_record
 from megatron.ingest.loader import DEFAULT_BATCH_SIZE, Counts, Loader
-from megatron.validate import RejectError
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -297,15 +296,7 @@ async def _pull(
                         continue
                     text = json.dumps({"jsonrpc": "2.0", "result": tx}, separators=(",", ":"))
                     for record in records_from_text(text, origin):
-                        try:
-                            events = decode_record(record, now=now)
-                        except FailedTransaction:
-                            loader.record_skipped()
-                            continue
-                        except RejectError as exc:
-                            loader.record_rejected(origin, exc.reason_code, exc.message, text)
-                            continue
-                        loader.add_all(events, origin)
+                        feed_record(loader, record, now=now, origin=origin, payload=text)
                 done += len(chunk)
                 with conn.transaction():
                     _save_calls(conn, client.provider, client.calls)

@@ -1,0 +1,27 @@
+"""One raw record into the loader: its events added, a failed transaction skipped, a reject kept."""
+
+from __future__ import annotations
+
+from megatron.decode import FailedTransaction, decode_record
+from megatron.decode.records import RawRecord
+from megatron.ingest.loader import Loader
+from megatron.validate import RejectError
+
+
+def feed_record(loader: Loader, record: RawRecord, *, now: float, origin: str | None = None,
+                payload: str | None = None) -> None:
+    """Decode ``record`` and hand the outcome to ``loader``.
+
+    ``origin`` and ``payload`` name the input and keep its raw text in a reject (default: the
+    record's own); the RPC source passes the call's origin and the whole response.
+    """
+    where = record.origin if origin is None else origin
+    try:
+        events = decode_record(record, now=now)
+    except FailedTransaction:
+        loader.record_skipped()
+        return
+    except RejectError as exc:
+        loader.record_rejected(where, exc.reason_code, exc.message, record.text if payload is None else payload)
+        return
+    loader.add_all(events, where)
