@@ -15,7 +15,7 @@ from megatron import cluster, db, migrate as migrations, policies as policy_regi
 from megatron.errors import MegatronError
 from megatron.events import PUMPFUN_PROGRAM_ID
 from megatron.paths import project_root
-from megatron.ingest.loader import Counts
+from megatron.ingest.loader import TABLE_OF_KIND, Counts
 from megatron.simulate import SimSummary
 
 
@@ -220,6 +220,12 @@ def print_counts(run_id: int, counts: Counts) -> None:
     )
     for kind, (read, accepted) in sorted(c.by_kind.items()):
         click.echo(f"    {kind:<15} {read:>9} read {accepted:>9} loaded")
+    for kind, n in sorted(c.expiring.items()):
+        table = TABLE_OF_KIND.get(kind, kind)
+        click.echo(
+            f"  {table}: {n} of the loaded rows are older than its retention ({c.retention.get(table, 'drop_after')}) "
+            "and will be removed by the next retention run"
+        )
     if c.records_rejected or c.events_rejected:
         click.echo(
             "  rejects are kept with their reasons and raw input in megatron.ingest_rejects "
@@ -272,7 +278,14 @@ def ingest_cmd(
 
 # --- simulate -----------------------------------------------------------------------------
 
-DEFAULT_SIM_START = "2026-01-01T00:00:00+00:00"
+def default_sim_start(days: float) -> str:
+    """The default start of a simulated market: its window ends at the start of the current UTC
+    day, so the market is recent (within every retention policy) and a re-run on the same day
+    gives the same events; pass --start for a market that never changes."""
+    from datetime import datetime, timedelta, timezone
+
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (today - timedelta(seconds=int(days * 86400))).isoformat()
 
 
 def print_sim_summary(summary: SimSummary) -> None:
@@ -326,15 +339,18 @@ def run_simulation(
 @click.option("--tokens", default=300, show_default=True, help="Tokens launched over the period.")
 @click.option("--days", default=1.0, show_default=True, help="Length of the simulated period.")
 @click.option("--seed", default=1, show_default=True, help="Same seed, same market.")
-@click.option("--start", default=DEFAULT_SIM_START, show_default=True,
-              help="Start of the period (ISO 8601). Fixed by default so re-runs are identical and load as duplicates.")
+@click.option("--start", default=None,
+              help="Start of the period (ISO 8601). Default: the period ends at the start of today (UTC), so "
+                   "re-runs on the same day are identical and load as duplicates; the same --start and --seed "
+                   "always give the same market.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write canonical JSONL here (a .jsonl or .jsonl.gz file) instead of loading.")
 @click.option("--max-bytes", type=int, default=None, help="With --out: split into parts of at most this size.")
 @click.option("--batch-size", default=25_000, show_default=True, help="Events per database transaction.")
-def simulate_cmd(tokens: int, days: float, seed: int, start: str, out: Path | None, max_bytes: int | None,
+def simulate_cmd(tokens: int, days: float, seed: int, start: str | None, out: Path | None, max_bytes: int | None,
                  batch_size: int) -> None:
     """Simulate a pump.fun market and load it through the loader (or write canonical JSONL)."""
+    start = start or default_sim_start(days)
     if out is not None:
         run_simulation(None, tokens, days, seed, start, out, max_bytes, batch_size)
         return
@@ -391,7 +407,7 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
         else:
             click.echo(f"no fixtures at {fixtures}; skipping the real-data load (set MEGATRON_FIXTURES)")
         click.echo(f"loading a simulated market ({sim_tokens} tokens, {sim_days:g} day, seed {sim_seed})")
-        run_simulation(conn, sim_tokens, sim_days, sim_seed, DEFAULT_SIM_START, None, None, 25_000)
+        run_simulation(conn, sim_tokens, sim_days, sim_seed, default_sim_start(sim_days), None, None, 25_000)
         edition = db.timescaledb_license(conn)
         rows = policy_registry.registry(conn)
         show_database(conn)

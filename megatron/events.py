@@ -108,6 +108,9 @@ class Trade(Event):
     lp_fee: int | None = None  # PumpSwap liquidity-provider fee, quote units
     lp_fee_basis_points: int | None = None
     platform_fee: int | None = None  # Raydium LaunchLab platform fee, quote units
+    # where the source knows them (optional)
+    tx_index: int | None = None  # position of the transaction in its block (Geyser, getBlock)
+    curve_sell_supply: int | None = None  # tokens the curve sells in total (LaunchLab total_base_sell)
 
 
 @dataclass(frozen=True, slots=True)

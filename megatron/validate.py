@@ -39,6 +39,7 @@ FUTURE_SLACK_SECONDS = 300
 #: 1e15 raw units = the whole 1e9-token supply of a 6-decimal pump.fun/LaunchLab coin
 MAX_TOKEN_AMOUNT = 10**15
 MAX_BASIS_POINTS = 10_000
+MAX_TX_INDEX = 2**31 - 1  # transactions.tx_index is an integer
 MAX_EVENT_INDEX = 2**32 - 1
 MAX_TEXT_LENGTH = 4096
 
@@ -108,6 +109,7 @@ _AMOUNT_FIELDS = frozenset(
         "platform_fee",
         "tx_fee",
         "pool_migration_fee",
+        "curve_sell_supply",
     }
 )
 _BPS_FIELDS = frozenset({"fee_basis_points", "creator_fee_basis_points", "lp_fee_basis_points"})
@@ -245,6 +247,8 @@ def validate_event(event: object, *, now: int | float | datetime) -> None:
             f"token_amount {token_amount} exceeds {MAX_TOKEN_AMOUNT} raw units (a whole 1e9-token supply)",
         )
     if isinstance(event, Trade):
+        if event.tx_index is not None and not 0 <= event.tx_index <= MAX_TX_INDEX:
+            raise InvalidEvent("bad_field", f"tx_index {event.tx_index} is not a position in a block (0..{MAX_TX_INDEX})")
         if event.side not in _SIDES:
             raise InvalidEvent("bad_side", f"side {event.side!r} is neither 'buy' nor 'sell'")
     elif isinstance(event, TokenCreate):

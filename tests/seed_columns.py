@@ -114,7 +114,18 @@ ADDED: dict[str, tuple[str, ...]] = {
 
 # columns that migrations of other concerns may add to these tables (allowed, not required)
 LATER_ADDITIONS: dict[str, tuple[str, ...]] = {
-    "pools": ("state_slot",),  # 030_ingest_bookkeeping: slot of the trade that set the pool's state
+    "pools": (
+        "state_slot",  # 030_ingest_bookkeeping: slot of the trade that set the pool's state
+        "curve_sell_supply", "state_time",  # 032_exact_raw_state: the curve's sell supply; time of the state
+    ),
+    # 032_exact_raw_state: the state after each trade and its place in the one event order
+    "transactions": (
+        "virtual_sol_reserves", "virtual_token_reserves", "real_sol_reserves", "real_token_reserves",
+        "tx_index", "slot_order",
+    ),
+    "tokens": ("creation_slot",),  # 032: sniper and bundle signals compare trade slots to it
+    "holder_updates": ("signature", "event_index"),  # 032: the trade a loader row comes from
+    "holder_score_queue": ("milestone",),  # 032: one row per milestone reached
 }
 
 # seed columns we drop (docs/schema-decisions.md)

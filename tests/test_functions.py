@@ -18,8 +18,14 @@ from psycopg import errors
 # inequality measures
 
 
+def holders(values: list[float]) -> np.ndarray:
+    """Holders are balances > 0 (spec §4.1): zeros are wallets that exited."""
+    x = np.asarray(values, dtype=float)
+    return x[x > 0]
+
+
 def gini_reference(values: list[float]) -> float | None:
-    x = np.sort(np.asarray(values, dtype=float))
+    x = np.sort(holders(values))
     n, s = len(x), x.sum()
     if n == 0 or s == 0:
         return None
@@ -28,7 +34,7 @@ def gini_reference(values: list[float]) -> float | None:
 
 
 def shannon_reference(values: list[float]) -> float | None:
-    x = np.asarray(values, dtype=float)
+    x = holders(values)
     n, s = len(x), x.sum()
     if n == 0 or s == 0:
         return None
@@ -39,7 +45,7 @@ def shannon_reference(values: list[float]) -> float | None:
 
 
 def theil_reference(values: list[float]) -> float | None:
-    x = np.asarray(values, dtype=float)
+    x = holders(values)
     n, s = len(x), x.sum()
     if n == 0 or s == 0:
         return None
@@ -106,12 +112,14 @@ def test_null_balances_are_ignored(db: psycopg.Connection, function: str, values
     [
         ("calculate_gini_coefficient", [1, 2, 3, 4], 0.25),
         ("calculate_gini_coefficient", [5, 5, 5], 0.0),
-        ("calculate_gini_coefficient", [0, 0, 0, 10], 0.75),
+        ("calculate_gini_coefficient", [0, 0, 0, 10], 0.0),  # one holder: three wallets exited
+        ("calculate_gini_coefficient", [0, 0, 2, 6], 0.25),
         ("calculate_shannon_entropy", [1, 1, 1, 1], 1.0),
         ("calculate_shannon_entropy", [1, 3], 0.8112781244591328),
         ("calculate_shannon_entropy", [0, 0, 7], 0.0),
         ("calculate_theil_index", [2, 2, 2], 0.0),
-        ("calculate_theil_index", [0, 0, 0, 10], math.log(4)),
+        ("calculate_theil_index", [0, 0, 0, 10], 0.0),
+        ("calculate_theil_index", [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3], 0.5 * (0.5 * math.log(0.5) + 1.5 * math.log(1.5))),
     ],
 )
 def test_inequality_measures_on_known_distributions(
@@ -149,7 +157,18 @@ def test_the_edge_case_rules_are_documented_on_the_function(db: psycopg.Connecti
         "select obj_description(%s::regprocedure, 'pg_proc')", (f"{function}(numeric[])",)
     ).fetchone()
     assert row is not None and row[0] is not None
-    assert "negatives raise 22023" in row[0] and "NULL when empty or all zero" in row[0]
+    comment = row[0].lower()
+    assert "negatives raise 22023" in comment and "null without a holder" in comment and "balances > 0" in comment
+
+
+@pytest.mark.parametrize("function", sorted(REFERENCES))
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=balances, zeros=st.integers(min_value=1, max_value=30))
+def test_wallets_at_zero_balance_are_not_holders(
+    db: psycopg.Connection, function: str, values: list[Decimal], zeros: int
+) -> None:
+    """Spec §4.1: holders are balance > 0; exited wallets stay in token_holders at 0 and must not count."""
+    assert call(db, function, [Decimal(0)] * zeros + list(values)) == call(db, function, list(values))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -149,7 +149,11 @@ def test_ingest_inserts_and_updates_raw_rows_and_its_triggers_run(conn: psycopg.
     act_as(conn, "megatron_ingest")
     token_id, pool_id = seed_rows(conn)
     conn.execute("update tokens set symbol = 'ROLE' where id = %s", (token_id,))
-    conn.execute("update pools set bonding_curve_progress = 30 where id = %s", (pool_id,))  # queue trigger
+    conn.execute("update pools set bonding_curve_progress = 30 where id = %s", (pool_id,))
+    conn.execute(
+        "insert into holder_score_queue (token_mint, priority, reason, scheduled_at, milestone) "
+        "values ('MintRoles', 5, 'milestone_crossed 25%', now(), 25)"
+    )
     conn.execute(
         "insert into technical_scores (token_mint, timestamp, price_drop_15m) values ('MintRoles', now(), 20)"
     )  # sell-off trigger

@@ -1,4 +1,5 @@
-"""The seed's three triggers: USD values on trade insert, sell-off events, holder-score queueing."""
+"""The seed's triggers: USD values on trade insert and sell-off events (the holder-score queue is fed by
+the loader from each trade's curve state since 034: tests/test_exact_raw.py)."""
 
 from __future__ import annotations
 
@@ -284,83 +285,3 @@ def test_a_selloff_score_for_a_token_without_trades_still_records_the_drop(conn:
     score(conn, "MintUnseen", at("12:10"), "30")
     rows = events(conn, "MintUnseen")
     assert [(r[1], r[2], r[3]) for r in rows] == [(None, None, Decimal("30.0000"))]
-
-
-# --- holder-score queue ---------------------------------------------------------------------------
-
-
-def pending(conn: psycopg.Connection, mint: str) -> list[tuple[object, ...]]:
-    return conn.execute(
-        "select priority, reason from holder_score_queue where token_mint = %s and processed_at is null", (mint,)
-    ).fetchall()
-
-
-def set_progress(conn: psycopg.Connection, pool_id: str, progress: str | None) -> None:
-    conn.execute("update pools set bonding_curve_progress = %s where id = %s",
-                 (None if progress is None else Decimal(progress), pool_id))
-
-
-@pytest.fixture
-def curve(conn: psycopg.Connection) -> tuple[str, str]:
-    token_id = make_token(conn, "MintCurve")
-    return "MintCurve", make_pool(conn, token_id, "Pool-MintCurve", progress="5")
-
-
-@pytest.mark.parametrize(
-    ("before", "after", "expected"),
-    [
-        ("5", "10", [(3, "milestone_crossed 10%")]),
-        ("9.99", "12", [(3, "milestone_crossed 10%")]),
-        ("20", "25", [(5, "milestone_crossed 25%")]),
-        ("49", "51", [(5, "milestone_crossed 50%")]),
-        ("74", "80", [(2, "milestone_crossed 75%")]),
-        ("5", "30", [(3, "milestone_crossed 25%")]),  # 10 and 25 at once: most urgent priority, highest milestone
-        ("40", "90", [(2, "milestone_crossed 75%")]),
-        (None, "12", [(3, "milestone_crossed 10%")]),  # a pool first seen without progress counts from 0
-    ],
-)
-def test_crossing_a_milestone_queues_the_token(
-    conn: psycopg.Connection, curve: tuple[str, str], before: str | None, after: str, expected: list[tuple[int, str]]
-) -> None:
-    mint, pool_id = curve
-    set_progress(conn, pool_id, before)
-    conn.execute("delete from holder_score_queue")
-    set_progress(conn, pool_id, after)
-    assert pending(conn, mint) == expected
-
-
-@pytest.mark.parametrize(
-    ("before", "after"),
-    [("5", "9.99"), ("10", "24"), ("26", "49"), ("30", "20"), ("80", "99"), ("12", "12"), ("30", None)],
-)
-def test_moves_that_cross_no_milestone_queue_nothing(
-    conn: psycopg.Connection, curve: tuple[str, str], before: str, after: str | None
-) -> None:
-    mint, pool_id = curve
-    set_progress(conn, pool_id, before)
-    conn.execute("delete from holder_score_queue")
-    set_progress(conn, pool_id, after)
-    assert pending(conn, mint) == []
-
-
-def test_updates_of_other_columns_queue_nothing(conn: psycopg.Connection, curve: tuple[str, str]) -> None:
-    mint, pool_id = curve
-    conn.execute("update pools set latest_price = 1, status = 'active' where id = %s", (pool_id,))
-    assert pending(conn, mint) == []
-
-
-def test_a_token_already_pending_is_not_queued_twice(conn: psycopg.Connection, curve: tuple[str, str]) -> None:
-    mint, pool_id = curve
-    set_progress(conn, pool_id, "12")
-    set_progress(conn, pool_id, "30")
-    set_progress(conn, pool_id, "60")
-    assert pending(conn, mint) == [(3, "milestone_crossed 10%")]
-
-
-def test_once_processed_the_next_milestone_queues_again(conn: psycopg.Connection, curve: tuple[str, str]) -> None:
-    mint, pool_id = curve
-    set_progress(conn, pool_id, "12")
-    conn.execute("update holder_score_queue set processed_at = now() where token_mint = %s", (mint,))
-    set_progress(conn, pool_id, "80")
-    assert pending(conn, mint) == [(2, "milestone_crossed 75%")]
-    assert conn.execute("select count(*) from holder_score_queue where token_mint = %s", (mint,)).fetchone() == (2,)

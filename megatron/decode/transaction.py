@@ -656,6 +656,7 @@ def _launchlab_trade(ev: DecodedEvent, ctx: EventContext, event_index: int) -> T
         ix_name=ix_name,
         tx_fee=ctx.tx_fee,
         platform_fee=f["platform_fee"],
+        curve_sell_supply=f["total_base_sell"],
     )
 
 

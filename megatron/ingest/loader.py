@@ -26,6 +26,7 @@ from megatron.errors import MegatronError
 from megatron.events import CurveComplete, Event, Migration, SolUsdPrice, TokenCreate, Trade
 
 DEFAULT_BATCH_SIZE = 25_000
+DEADLOCK_RETRIES = 5
 
 # errors caused by the content of some row, not by the database or the connection
 ROW_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError)
@@ -44,9 +45,10 @@ STAGING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ingest_trades": (
         ("signature", "slot", "block_time", "event_index", "program", "mint", "pool", "side", "wallet",
          "sol_amount", "token_amount", "virtual_sol_reserves", "virtual_token_reserves",
-         "real_sol_reserves", "real_token_reserves", "fee", "creator_fee", "tx_fee", "ordinal"),
+         "real_sol_reserves", "real_token_reserves", "fee", "creator_fee", "tx_fee", "tx_index",
+         "curve_sell_supply"),
         (_TEXT, _INT8, _INT8, _INT4, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _NUMERIC, _NUMERIC, _NUMERIC,
-         _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _INT8, _INT4),
+         _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _NUMERIC, _INT8, _INT4, _NUMERIC),
     ),
     "ingest_curve_completes": (
         ("signature", "slot", "block_time", "event_index", "program", "mint", "bonding_curve", "wallet"),
@@ -64,6 +66,10 @@ STAGING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
+# the raw table each kind of event is stored in
+TABLE_OF_KIND = {"token_create": "tokens", "trade": "transactions", "curve_complete": "graduation_events",
+                 "migration": "graduation_events", "sol_usd_price": "sol_usd_prices"}
+
 _TABLE_OF_KIND = {
     "token_create": "ingest_token_creates",
     "trade": "ingest_trades",
@@ -73,14 +79,16 @@ _TABLE_OF_KIND = {
 }
 
 
-def _row(event: Event | SolUsdPrice, ordinal: int) -> tuple[Any, ...]:
-    """The staging row of an event; ``ordinal`` is its position in the batch (arrival order)."""
+def _row(event: Event | SolUsdPrice) -> tuple[Any, ...]:
+    """The staging row of an event. Nothing about its place in the batch goes in: what is
+    stored must not depend on arrival order (the SQL side orders events by their own fields)."""
     if isinstance(event, Trade):
         return (
             event.signature, event.slot, event.block_time, event.event_index, event.program, event.mint,
             event.pool, event.side, event.user, event.sol_amount, event.token_amount,
             event.virtual_sol_reserves, event.virtual_token_reserves, event.real_sol_reserves,
-            event.real_token_reserves, event.fee, event.creator_fee, event.tx_fee, ordinal,
+            event.real_token_reserves, event.fee, event.creator_fee, event.tx_fee, event.tx_index,
+            event.curve_sell_supply,
         )
     if isinstance(event, TokenCreate):
         return (
@@ -120,6 +128,10 @@ class Counts:
     events_duplicate: int = 0  # already in the database
     events_rejected: int = 0
     by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [read, accepted]
+    # kind -> accepted rows older than their table's drop_after (the next retention run removes them)
+    expiring: dict[str, int] = field(default_factory=dict)
+    retention: dict[str, str] = field(default_factory=dict)  # table -> its drop_after, for those lines
+    repriced: int = 0  # stored trades whose USD values a price of this run corrected at the end
 
     @property
     def records_decoded(self) -> int:
@@ -288,7 +300,9 @@ class Loader:
         rejects, self._rejects = self._rejects, []
         accepted = 0
         with self.conn.transaction():
-            accepted = self._apply(self.conn, prices)  # type: ignore[arg-type]
+            # stored trades these prices answer are repriced once at the end (finish): lanes are
+            # writing trades concurrently, and repricing them here would race with those writes
+            accepted = self._apply(self.conn, prices, reprice=False)  # type: ignore[arg-type]
             self._write_rejects(self.conn, rejects)
         with self._lock:
             self.counts.events_accepted += accepted
@@ -318,8 +332,7 @@ class Loader:
         self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject]
     ) -> None:
         try:
-            with conn.transaction():
-                accepted = self._apply(conn, batch)
+            accepted = self._apply_retrying(conn, batch)
         except ROW_ERRORS as exc:
             # A row the database refuses (a CHECK, a length) would sink the whole batch:
             # find it by halving, reject it with the database's own words, load the rest.
@@ -333,6 +346,20 @@ class Loader:
             self.counts.events_rejected += refused
             self.counts.events_duplicate += len(batch) - accepted - refused
 
+    def _apply_retrying(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]]) -> int:
+        """One batch in one transaction. Another loader writing the same tokens at the same time can
+        make PostgreSQL abort one of two waiting transactions (a deadlock); the batch is then simply
+        applied again, since applying is idempotent and order-free."""
+        for attempt in range(DEADLOCK_RETRIES):
+            try:
+                with conn.transaction():
+                    return self._apply(conn, batch)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == DEADLOCK_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def _write_rejects(self, conn: psycopg.Connection, rejects: list[Reject]) -> None:
         if rejects:
             with conn.cursor() as cur:
@@ -342,13 +369,14 @@ class Loader:
                     [(self.run_id, r.origin, r.reason, r.message, r.payload) for r in rejects],
                 )
 
-    def _apply(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]]) -> int:
+    def _apply(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], *,
+               reprice: bool = True) -> int:
         """COPY the batch into staging and upsert it; returns the events accepted."""
         if not batch:
             return 0
         rows: dict[str, list[tuple[Any, ...]]] = {}
-        for ordinal, (event, _origin) in enumerate(batch):
-            rows.setdefault(_TABLE_OF_KIND[event.kind], []).append(_row(event, ordinal))
+        for event, _origin in batch:
+            rows.setdefault(_TABLE_OF_KIND[event.kind], []).append(_row(event))
         started = time.perf_counter()
         for table, table_rows in rows.items():
             columns, types = STAGING[table]
@@ -360,15 +388,19 @@ class Loader:
                 for r in table_rows:
                     copy.write_row(r)
         copied = time.perf_counter()
-        result = conn.execute("select kind, staged, accepted from megatron.ingest_apply()").fetchall()
+        result = conn.execute(
+            "select kind, staged, accepted, expiring from megatron.ingest_apply(%s)", (reprice,)
+        ).fetchall()
         accepted = 0
         with self._lock:
             self.copy_seconds += copied - started
             self.apply_seconds += time.perf_counter() - copied
-            for kind, _staged, n in result:
+            for kind, _staged, n, expiring in result:
                 accepted += n
                 if kind in self.counts.by_kind:
                     self.counts.by_kind[kind][1] += n
+                if expiring:
+                    self.counts.expiring[kind] = self.counts.expiring.get(kind, 0) + expiring
         return accepted
 
     def _apply_isolating(
@@ -430,6 +462,17 @@ class Loader:
         finally:
             self._close_lanes(raise_errors=True)
         with self.conn.transaction():
+            # lanes may have stored trades before a price of this run was visible to them
+            row = self.conn.execute("select megatron.ingest_reprice_run()").fetchone()
+            self.counts.repriced = int(row[0]) if row and row[0] is not None else 0
+            if self.counts.expiring:
+                self.counts.retention = {
+                    str(table): str(drop_after)
+                    for table, drop_after in self.conn.execute(
+                        "select hypertable::text, drop_after::text from megatron.hypertable_policies "
+                        "where drop_after is not null"
+                    )
+                }
             self._save_counts("done")
         return self.counts
 

@@ -1,0 +1,124 @@
+-- 032_exact_raw_state: the raw layer keeps every fact it is given and derives the rest from
+-- those facts, so the same events give the same tables whatever the order and batching in
+-- which they arrive (issue 8; docs/schema-decisions.md #62-#80).
+--
+-- * Each trade keeps the curve/pool state after it (virtual and real SOL/quote and token
+--   reserves), the position of its transaction in the block where the source knows it
+--   (tx_index), and its rank among the trades of its pool in its slot (slot_order).
+-- * One total order of trades, used by the loader and every as-of function:
+--       block_time, slot, slot_order, signature, event_index
+--   slot_order is derived from the facts of the (pool, slot) group: by tx_index when every
+--   trade of the group has one; else by the reserve chain (each trade's pre-state, its
+--   post-state undone by its own token amount, is the previous trade's post-state); else by
+--   (signature, event_index). It is recomputed whenever a trade joins its group.
+-- * Curve-complete and migration events are stored (graduation_events); the token's
+--   graduation fields are derived from them, the curve-complete event owning the time.
+-- * A slot of 0 means "unknown" in the canonical format and is stored as NULL.
+-- * Tokens keep their creation slot; pools the number of tokens their curve sells in total.
+
+set local search_path = public, megatron;
+
+-- trades: state after each trade, and its place in the one event order -------------------
+alter table transactions
+    add column virtual_sol_reserves numeric(20, 0),
+    add column virtual_token_reserves numeric(20, 0),
+    add column real_sol_reserves numeric(20, 0),
+    add column real_token_reserves numeric(20, 0),
+    add column tx_index integer check (tx_index >= 0),
+    add column slot_order integer check (slot_order >= 1);
+alter table transactions alter column slot drop not null;
+
+comment on column transactions.virtual_sol_reserves is
+'Virtual SOL (quote) reserves of the pool after this trade, raw units; NULL when the source did not carry them.';
+comment on column transactions.virtual_token_reserves is 'Virtual token reserves after this trade, raw units.';
+comment on column transactions.real_sol_reserves is 'Real SOL (quote) reserves after this trade, raw units.';
+comment on column transactions.real_token_reserves is
+'Real token reserves after this trade (tokens the curve can still sell), raw units.';
+comment on column transactions.tx_index is
+'Position of the transaction in its block, where the source knows it (Geyser, getBlock); NULL otherwise.';
+comment on column transactions.slot_order is
+'Rank of this trade among its pool''s trades of the same slot (1 = first): by tx_index when all are known, else '
+'by the reserve chain, else by (signature, event_index). The event order is (block_time, slot, slot_order, '
+'signature, event_index).';
+comment on column transactions.slot is 'Slot of the block; NULL when the source did not say (canonical slot 0).';
+
+alter table tokens add column creation_slot bigint;
+comment on column tokens.creation_slot is 'Slot of the create event (sniper and bundle signals compare trade slots to it).';
+
+alter table pools
+    add column curve_sell_supply numeric(20, 0),
+    add column state_time timestamptz;
+comment on column pools.curve_sell_supply is
+'Tokens the bonding curve sells in total, raw units: the create event''s initial real token reserves (pump.fun), '
+'LaunchLab''s total_base_sell; NULL = the classic pump.fun 793,100,000 tokens.';
+comment on column pools.state_time is 'Block time of the trade whose state (reserves, progress, latest price) the row holds.';
+
+-- graduation facts -------------------------------------------------------------------------
+create table graduation_events (
+    signature text not null check (char_length(signature) <= 88),
+    event_index smallint not null check (event_index >= 0),
+    kind text not null check (kind in ('curve_complete', 'migration')),
+    token_mint text not null check (char_length(token_mint) <= 44),
+    block_time timestamptz not null,
+    slot bigint,
+    bonding_curve text check (char_length(bonding_curve) <= 44),
+    pool_address text check (char_length(pool_address) <= 44),
+    platform text check (char_length(platform) <= 50),
+    loaded_at timestamptz not null default now(),
+    primary key (signature, event_index)
+);
+
+comment on table graduation_events is
+'Curve-complete and migration events as loaded. tokens.is_graduated, graduation_timestamp, graduation_signature and '
+'graduation_platform are derived from them: the first curve_complete in event order owns time and signature (the '
+'first migration stands in until one is seen); the first migration names the platform.';
+create index idx_graduation_events_mint on graduation_events (token_mint);
+
+-- holder_updates: one row per trade, keyed by it ---------------------------------------------
+alter table holder_updates
+    add column signature text check (char_length(signature) <= 88),
+    add column event_index smallint;
+create unique index uq_holder_updates_trade on holder_updates (signature, event_index) where signature is not null;
+comment on column holder_updates.signature is
+'The trade this balance change comes from (loader rows); old/new balance are recomputed from all of the wallet''s '
+'trades whenever one arrives, so they do not depend on arrival order.';
+
+-- holder-score queue: urgent first, one row per milestone, stamped with event time -------------
+drop trigger queue_holder_score_update on pools;
+drop index idx_queue_priority;
+drop index uq_holder_score_queue_pending;
+alter table holder_score_queue add column milestone integer check (milestone in (10, 15, 25, 50, 75, 90, 95, 100));
+create unique index uq_holder_score_queue_milestone on holder_score_queue (token_mint, milestone)
+where milestone is not null;
+create unique index uq_holder_score_queue_pending on holder_score_queue (token_mint)
+where processed_at is null and milestone is null;
+create index idx_queue_priority on holder_score_queue (priority asc, scheduled_at asc) where processed_at is null;
+comment on column holder_score_queue.milestone is
+'The progress milestone reached (spec §2.3: 10, 15, 25, 50, 75, 90, 95, 100); scheduled_at is the block time of '
+'the first trade at or past it. One row per token and milestone; other reasons keep one pending row per token.';
+comment on column holder_score_queue.priority is '1 = most urgent (spec §2.3): 1 for >= 90 %, 2 for 75 %, 3 for 10 %, 5 otherwise.';
+
+-- ratios that can be +infinity (spec T9) ------------------------------------------------------
+-- ALTER TYPE is refused on a hypertable with compression enabled: on Community, switch it off
+-- (no chunk is compressed yet where this runs on a new install), change the type, declare again.
+do $$
+begin
+    if megatron.timescaledb_edition() = 'timescale' then
+        perform remove_compression_policy('technical_scores', if_exists => true);
+        alter table technical_scores set (timescaledb.compress = false);
+    end if;
+end
+$$;
+alter table technical_scores alter column buy_sell_ratio type numeric;
+alter table technical_scores alter column recovery_strength type numeric;
+comment on column technical_scores.buy_sell_ratio is 'Buy/sell volume ratio; ''Infinity'' with buys and no sells (spec T9).';
+comment on column technical_scores.recovery_strength is 'Recovery strength; ''Infinity'' where spec T9 says so.';
+select megatron.declare_hypertable(
+    'technical_scores', 'timestamp', interval '1 day',
+    p_compress_segmentby => 'token_mint',
+    p_compress_orderby => '"timestamp" desc',
+    p_compress_after => interval '30 days',
+    p_drop_after => interval '60 days'
+);
+
+alter table graduation_events owner to megatron_owner;

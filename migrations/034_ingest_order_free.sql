@@ -1,0 +1,926 @@
+-- 034_ingest_order_free: the loader's SQL half, rewritten so that what it stores does not
+-- depend on the order or batching of its input (issue 8). Replaces 031's ingest_prepare() and
+-- ingest_apply().
+--
+-- What the batch adds are facts (prices, creates, trades with their curve state, completions,
+-- migrations). Everything derived is recomputed from the stored facts of what the batch touched:
+--   * slot_order of every (pool, slot) group a new trade joins (see 032);
+--   * holder_updates and token_holders of every (token, wallet) pair with a new trade, from all
+--     of that pair's trades in the event order (plus what retention left in
+--     megatron.holder_horizon, 035);
+--   * the state of every pool with a new trade or create: the latest trade's reserves, price,
+--     progress; the create's initial values when it has no trade;
+--   * tokens' graduation fields and pools' status from graduation_events;
+--   * the holder-score queue: per token and milestone, the block time of the first trade whose
+--     progress is at or past it (least() over batches);
+--   * USD values of stored trades that a newly arrived SOL/USD price can answer.
+-- Returned per kind: staged, accepted (newly stored) and expiring (accepted rows older than
+-- their table's drop_after, which the next retention run removes).
+
+set local search_path = public, megatron;
+
+drop function megatron.ingest_apply();
+
+-- a (token, wallet) pair's trades are what the holder recomputation reads on every batch
+drop index idx_transactions_user_time;
+create index idx_transactions_user_token_time on transactions (user_address, token_id, block_time desc);
+
+create or replace function megatron.ingest_prepare() returns void
+language plpgsql
+set search_path = public, megatron
+as $$
+begin
+    drop table if exists ingest_trades;
+    drop table if exists ingest_new_trades;
+    drop table if exists ingest_token_creates;
+
+    create temp table ingest_token_creates (
+        signature text not null,
+        slot bigint not null,
+        block_time bigint not null,
+        event_index integer not null,
+        program text not null,
+        mint text not null,
+        name text,
+        symbol text,
+        uri text,
+        creator text not null,
+        bonding_curve text not null,
+        decimals integer not null,
+        quote_mint text,
+        virtual_sol_reserves numeric,
+        virtual_token_reserves numeric,
+        real_token_reserves numeric,
+        token_total_supply numeric
+    ) on commit delete rows;
+
+    create temp table ingest_trades (
+        signature text not null,
+        slot bigint not null,
+        block_time bigint not null,
+        event_index integer not null,
+        program text not null,
+        mint text not null,
+        pool text not null,
+        side text not null,
+        wallet text not null,
+        sol_amount numeric not null,
+        token_amount numeric not null,
+        virtual_sol_reserves numeric,
+        virtual_token_reserves numeric,
+        real_sol_reserves numeric,
+        real_token_reserves numeric,
+        fee numeric,
+        creator_fee numeric,
+        tx_fee bigint,
+        tx_index integer,
+        curve_sell_supply numeric
+    ) on commit delete rows;
+
+    create temp table if not exists ingest_curve_completes (
+        signature text not null,
+        slot bigint not null,
+        block_time bigint not null,
+        event_index integer not null,
+        program text not null,
+        mint text not null,
+        bonding_curve text not null,
+        wallet text not null
+    ) on commit delete rows;
+
+    create temp table if not exists ingest_migrations (
+        signature text not null,
+        slot bigint not null,
+        block_time bigint not null,
+        event_index integer not null,
+        program text not null,
+        mint text not null,
+        pool text not null,
+        platform text not null,
+        bonding_curve text,
+        quote_mint text,
+        lp_mint text,
+        base_vault text,
+        quote_vault text,
+        sol_amount numeric,
+        token_amount numeric
+    ) on commit delete rows;
+
+    create temp table if not exists ingest_prices (
+        price_time bigint not null,
+        price_usd numeric not null,
+        source text not null,
+        confidence numeric
+    ) on commit delete rows;
+
+    create temp table ingest_new_trades (
+        signature text not null,
+        event_index integer not null,
+        block_time timestamptz not null,
+        slot bigint,
+        token_id uuid not null,
+        pool_id uuid not null,
+        mint text not null,
+        wallet text not null,
+        virtual_token_reserves numeric,
+        real_token_reserves numeric
+    ) on commit delete rows;
+
+    create temp table if not exists ingest_touched_pairs (
+        token_id uuid not null,
+        wallet text not null
+    ) on commit delete rows;
+
+    -- SOL/USD price times accepted on this connection since the last ingest_reprice_run():
+    -- lanes on other connections may have priced trades before those prices were visible
+    create temp table if not exists ingest_run_prices (price_time timestamptz not null);
+end
+$$;
+
+comment on function megatron.ingest_prepare() is
+'Create the loader''s session-temporary staging tables (rows vanish at commit). Call once per session before COPY.';
+
+create function megatron.ingest_apply(p_reprice boolean default true) returns table (kind text, staged bigint, accepted bigint, expiring bigint)
+language plpgsql
+set search_path = public, megatron
+as $$
+declare
+    v_wsol constant text := 'So11111111111111111111111111111111111111112';
+    v_new_prices timestamptz[];
+    v_prices bigint;
+    v_tokens bigint;
+    v_trades bigint;
+    v_completes bigint;
+    v_migrations bigint;
+    v_trade_cutoff timestamptz;
+    v_price_cutoff timestamptz;
+begin
+    select now() - h.drop_after into v_trade_cutoff
+    from megatron.hypertable_policies as h where h.hypertable = 'public.transactions'::regclass;
+    select now() - h.drop_after into v_price_cutoff
+    from megatron.hypertable_policies as h where h.hypertable = 'public.sol_usd_prices'::regclass;
+
+    -- SOL/USD prices; trades already stored that a new price can answer are repriced below.
+    with inserted as (
+        insert into sol_usd_prices (price_time, price_usd, source, confidence)
+        select to_timestamp(p.price_time), p.price_usd, p.source, p.confidence
+        from ingest_prices as p
+        on conflict do nothing
+        returning price_time
+    )
+    select array_agg(i.price_time), count(*) into v_new_prices, v_prices from inserted as i;
+    if v_prices > 0 then
+        insert into ingest_run_prices (price_time) select unnest(v_new_prices);
+        if p_reprice then
+            perform megatron.reprice_after_prices(v_new_prices);
+        end if;
+    end if;
+
+    -- Tokens from create events; a token first seen through a trade was stubbed: fill it in.
+    with upserted as (
+        insert into tokens as t (
+            mint_address, symbol, name, decimals, platform, creation_signature,
+            creation_timestamp, creation_slot, creator_address, initial_supply, uri
+        )
+        select distinct on (c.mint)
+            c.mint,
+            c.symbol,
+            c.name,
+            c.decimals,
+            case when c.program = 'raydium_launchlab' then 'raydium_launchlab' else 'pumpfun' end,
+            c.signature,
+            to_timestamp(c.block_time),
+            nullif(c.slot, 0),
+            c.creator,
+            coalesce(c.token_total_supply, 1000000000000000),
+            c.uri
+        from ingest_token_creates as c
+        order by c.mint, c.block_time, c.slot, c.signature, c.event_index
+        on conflict (mint_address) do update set
+            symbol = excluded.symbol,
+            name = excluded.name,
+            decimals = excluded.decimals,
+            platform = excluded.platform,
+            creation_signature = excluded.creation_signature,
+            creation_timestamp = excluded.creation_timestamp,
+            creation_slot = excluded.creation_slot,
+            creator_address = excluded.creator_address,
+            initial_supply = excluded.initial_supply,
+            uri = excluded.uri,
+            updated_at = now()
+        where t.creation_signature is null
+        returning 1
+    )
+    select count(*) into v_tokens from upserted;
+
+    -- Stub tokens for mints seen only through trades, completions or migrations.
+    insert into tokens (mint_address, platform, decimals)
+    select distinct on (m.mint) m.mint, m.platform, 6
+    from (
+        select s.mint, case when s.program = 'raydium_launchlab' then 'raydium_launchlab' else 'pumpfun' end as platform
+        from ingest_trades as s
+        union all
+        select c.mint, 'pumpfun' from ingest_curve_completes as c
+        union all
+        select g.mint, 'pumpfun' from ingest_migrations as g
+    ) as m
+    where not exists (select 1 from tokens as k where k.mint_address = m.mint)
+    order by m.mint, m.platform
+    on conflict (mint_address) do nothing;
+
+    -- Bonding-curve pools from create events: the create owns the initial values, also when
+    -- the pool was first seen through a trade.
+    insert into pools as p (
+        pool_address, token_id, base_mint, quote_mint, platform, pool_type, bonding_curve_address,
+        virtual_sol_reserves, virtual_token_reserves, real_sol_reserves, real_token_reserves,
+        bonding_curve_progress, initial_price, initial_base_liquidity, initial_quote_liquidity,
+        curve_sell_supply
+    )
+    select distinct on (c.bonding_curve)
+        c.bonding_curve,
+        t.id,
+        c.mint,
+        coalesce(c.quote_mint, v_wsol),
+        t.platform,
+        'initial',
+        c.bonding_curve,
+        c.virtual_sol_reserves,
+        c.virtual_token_reserves,
+        0,
+        c.real_token_reserves,
+        0,
+        round((c.virtual_sol_reserves / 1e9) / nullif(c.virtual_token_reserves / power(10::numeric, c.decimals), 0), 20),
+        c.virtual_token_reserves,
+        c.virtual_sol_reserves,
+        c.real_token_reserves
+    from ingest_token_creates as c
+    inner join tokens as t on t.mint_address = c.mint
+    order by c.bonding_curve, c.block_time, c.slot, c.signature, c.event_index
+    on conflict (pool_address) do update set
+        bonding_curve_address = excluded.bonding_curve_address,
+        initial_price = excluded.initial_price,
+        initial_base_liquidity = excluded.initial_base_liquidity,
+        initial_quote_liquidity = excluded.initial_quote_liquidity,
+        curve_sell_supply = excluded.curve_sell_supply,
+        updated_at = now()
+    where p.initial_price is distinct from excluded.initial_price
+       or p.curve_sell_supply is distinct from excluded.curve_sell_supply;
+
+    -- Graduated pools from migrations (before pools seen through trades: the AMM pool's trades
+    -- may be in the same batch).
+    insert into pools (
+        pool_address, token_id, base_mint, quote_mint, platform, pool_type, lp_mint, base_vault,
+        quote_vault, initial_base_liquidity, initial_quote_liquidity
+    )
+    select distinct on (g.pool)
+        g.pool, t.id, g.mint, coalesce(g.quote_mint, v_wsol), g.platform, 'graduated',
+        g.lp_mint, g.base_vault, g.quote_vault, g.token_amount, g.sol_amount
+    from ingest_migrations as g
+    inner join tokens as t on t.mint_address = g.mint
+    order by g.pool, g.block_time, g.slot, g.signature, g.event_index
+    on conflict (pool_address) do update set
+        -- the migration owns what it says of its pool, also when a trade on it arrived first
+        quote_mint = excluded.quote_mint,
+        platform = excluded.platform,
+        pool_type = excluded.pool_type,
+        lp_mint = excluded.lp_mint,
+        base_vault = excluded.base_vault,
+        quote_vault = excluded.quote_vault,
+        initial_base_liquidity = excluded.initial_base_liquidity,
+        initial_quote_liquidity = excluded.initial_quote_liquidity,
+        updated_at = now()
+    where (pools.quote_mint, pools.platform, pools.pool_type, pools.lp_mint, pools.base_vault, pools.quote_vault,
+           pools.initial_base_liquidity, pools.initial_quote_liquidity)
+        is distinct from (excluded.quote_mint, excluded.platform, excluded.pool_type, excluded.lp_mint,
+           excluded.base_vault, excluded.quote_vault, excluded.initial_base_liquidity, excluded.initial_quote_liquidity);
+
+    -- Pools seen first through trades (bonding curves of older tokens, AMM pools).
+    insert into pools (pool_address, token_id, base_mint, quote_mint, platform, pool_type, bonding_curve_address)
+    select distinct on (s.pool)
+        s.pool,
+        t.id,
+        s.mint,
+        v_wsol,
+        s.program,
+        case when s.program = 'pumpswap' then 'graduated' else 'initial' end,
+        case when s.program = 'pumpswap' then null else s.pool end
+    from ingest_trades as s
+    inner join tokens as t on t.mint_address = s.mint
+    where not exists (select 1 from pools as k where k.pool_address = s.pool)
+    order by s.pool, s.block_time, s.slot, s.signature, s.event_index
+    on conflict (pool_address) do nothing;
+
+    -- A LaunchLab trade names its curve's sell supply (total_base_sell).
+    update pools as p set curve_sell_supply = s.supply
+    from (
+        select it.pool, max(it.curve_sell_supply) as supply
+        from ingest_trades as it
+        where it.curve_sell_supply is not null
+        group by it.pool
+    ) as s
+    where p.pool_address = s.pool and p.curve_sell_supply is null;
+
+    -- Trades: facts only; USD by the rule of sol_usd_price_at for the whole batch at once (the
+    -- row trigger stands aside for this statement, 025).
+    perform set_config('megatron.usd_values_from', 'ingest_apply', true);
+    with
+
+    usd as (
+        select u.at_time, u.sol_usd
+        from megatron.sol_usd_at_times(array(select distinct to_timestamp(it.block_time) from ingest_trades as it)) as u
+    ),
+
+    trades as (
+        select
+            s.*,
+            t.id as token_id,
+            t.decimals,
+            p.id as pool_id,
+            s.sol_amount / 1e9 as sol,
+            s.token_amount / power(10::numeric, t.decimals) as tokens,
+            round((s.sol_amount / 1e9) / nullif(s.token_amount / power(10::numeric, t.decimals), 0), 20) as price,
+            u.sol_usd
+        from ingest_trades as s
+        inner join tokens as t on t.mint_address = s.mint
+        inner join pools as p on p.pool_address = s.pool
+        left join usd as u on u.at_time = to_timestamp(s.block_time)
+    ),
+
+    inserted as (
+        insert into transactions (
+            signature, event_index, pool_id, token_id, block_time, slot, type, user_address,
+            amount_in, amount_in_decimals, amount_out, amount_out_decimals,
+            sol_amount, token_amount, price_per_token, price_per_token_usd, sol_amount_usd,
+            protocol_fee, platform_fee, transaction_fee,
+            virtual_sol_reserves, virtual_token_reserves, real_sol_reserves, real_token_reserves,
+            tx_index, slot_order
+        )
+        select
+            tr.signature,
+            tr.event_index,
+            tr.pool_id,
+            tr.token_id,
+            to_timestamp(tr.block_time),
+            nullif(tr.slot, 0),
+            tr.side,
+            tr.wallet,
+            case when tr.side = 'buy' then tr.sol_amount else tr.token_amount end,
+            case when tr.side = 'buy' then 9 else tr.decimals end,
+            case when tr.side = 'buy' then tr.token_amount else tr.sol_amount end,
+            case when tr.side = 'buy' then tr.decimals else 9 end,
+            tr.sol,
+            tr.tokens,
+            tr.price,
+            round(tr.price * tr.sol_usd, 20),
+            round(tr.sol * tr.sol_usd, 2),
+            tr.fee,
+            tr.creator_fee,
+            tr.tx_fee,
+            tr.virtual_sol_reserves,
+            tr.virtual_token_reserves,
+            tr.real_sol_reserves,
+            tr.real_token_reserves,
+            tr.tx_index,
+            1
+        from trades as tr
+        order by tr.block_time, tr.slot
+        on conflict do nothing
+        returning signature, event_index, block_time, slot, token_id, pool_id, user_address,
+            virtual_token_reserves, real_token_reserves
+    )
+
+    insert into ingest_new_trades (
+        signature, event_index, block_time, slot, token_id, pool_id, mint, wallet,
+        virtual_token_reserves, real_token_reserves
+    )
+    select
+        i.signature, i.event_index, i.block_time, i.slot, i.token_id, i.pool_id, t.mint_address, i.user_address,
+        i.virtual_token_reserves, i.real_token_reserves
+    from inserted as i
+    inner join tokens as t on t.id = i.token_id;
+    get diagnostics v_trades = row_count;
+    perform set_config('megatron.usd_values_from', '', true);
+
+    if v_trades > 0 then
+        perform megatron.order_trades_in_slots();
+        perform megatron.derive_holders();
+        perform megatron.queue_milestones();
+    end if;
+
+    -- Graduation facts, then the fields derived from them.
+    with stored as (
+        insert into graduation_events (
+            signature, event_index, kind, token_mint, block_time, slot, bonding_curve, pool_address, platform
+        )
+        select c.signature, c.event_index, 'curve_complete', c.mint, to_timestamp(c.block_time), nullif(c.slot, 0),
+            c.bonding_curve, null, null
+        from ingest_curve_completes as c
+        on conflict do nothing
+        returning 1
+    )
+    select count(*) into v_completes from stored;
+
+    with stored as (
+        insert into graduation_events (
+            signature, event_index, kind, token_mint, block_time, slot, bonding_curve, pool_address, platform
+        )
+        select g.signature, g.event_index, 'migration', g.mint, to_timestamp(g.block_time), nullif(g.slot, 0),
+            g.bonding_curve, g.pool, g.platform
+        from ingest_migrations as g
+        on conflict do nothing
+        returning 1
+    )
+    select count(*) into v_migrations from stored;
+
+    perform megatron.derive_pool_state();
+    if v_completes + v_migrations > 0 then
+        perform megatron.derive_graduations();
+    end if;
+
+    return query
+    select 'sol_usd_price', (select count(*) from ingest_prices), v_prices,
+        (select count(*) from unnest(v_new_prices) as u (t) where u.t < v_price_cutoff)
+    union all
+    select 'token_create', (select count(*) from ingest_token_creates), v_tokens, 0::bigint
+    union all
+    select 'trade', (select count(*) from ingest_trades), v_trades,
+        (select count(*) from ingest_new_trades as n where n.block_time < v_trade_cutoff)
+    union all
+    select 'curve_complete', (select count(*) from ingest_curve_completes), v_completes, 0::bigint
+    union all
+    select 'migration', (select count(*) from ingest_migrations), v_migrations, 0::bigint;
+end
+$$;
+
+comment on function megatron.ingest_apply(boolean) is
+'Move one staged batch into the raw tables: store the new facts, then recompute from the stored facts everything '
+'they touch (slot order, holders, pool state, graduation, milestone queue, USD values). Returns staged, accepted and '
+'expiring (older than the table''s drop_after) counts per event kind. Idempotent and independent of arrival order. '
+'p_reprice false leaves the repricing of stored trades to ingest_reprice_run() (a pipelined loader, whose lanes '
+'write trades concurrently, does that once at the end).';
+
+-- slot_order of every (pool, slot) group a new trade joined --------------------------------------
+create function megatron.order_trades_in_slots() returns void
+language plpgsql
+set search_path = public, megatron
+as $$
+begin
+    with recursive
+
+    groups as (
+        select distinct n.token_id, n.pool_id, n.block_time, n.slot from ingest_new_trades as n
+    ),
+
+    members as (
+        select
+            tx.signature,
+            tx.event_index,
+            tx.pool_id,
+            tx.block_time,
+            tx.slot,
+            tx.tx_index,
+            tx.slot_order,
+            tx.virtual_token_reserves as post_vt,
+            tx.virtual_token_reserves
+            + case when tx.type = 'buy' then tx.amount_out else -tx.amount_in end as pre_vt,
+            tx.virtual_sol_reserves as post_vs,
+            tx.virtual_sol_reserves
+            - case when tx.type = 'buy' then tx.amount_in else -tx.amount_out end as pre_vs,
+            count(*) over grp as n,
+            count(*) filter (where tx.tx_index is null) over grp as unknown_positions,
+            count(*) filter (where tx.virtual_token_reserves is null) over grp as unknown_states,
+            count(*) filter (where coalesce(tx.amount_in, 0) = 0 or coalesce(tx.amount_out, 0) = 0) over grp
+                as still_trades
+        from groups as g
+        inner join transactions as tx
+            on tx.token_id = g.token_id
+            and tx.block_time = g.block_time
+            and tx.pool_id = g.pool_id
+            and tx.slot is not distinct from g.slot
+        window grp as (partition by tx.pool_id, tx.block_time, tx.slot)
+    ),
+
+    -- the reserve chain: paths through the group along "state before = previous state after", each
+    -- trade at most once. The strict chain compares token and SOL reserves (a round trip by one
+    -- wallet returns the tokens but not the last lamport); the loose one token reserves only (AMM
+    -- fees can break the SOL side). A sandwich returns the curve to an earlier state, so a path may
+    -- start anywhere. Groups with a zero-amount trade (pre = post) or of more than 64 trades are
+    -- left to the fallback: their paths are not unique or too many to walk.
+    chain (strict, pool_id, block_time, slot, signature, event_index, post_vt, post_vs, depth, n, path) as (
+        select
+            k.strict, m.pool_id, m.block_time, m.slot, m.signature, m.event_index, m.post_vt, m.post_vs, 1, m.n,
+            array[m.signature || ':' || m.event_index]
+        from members as m
+        cross join (values (true), (false)) as k (strict)
+        where m.n between 2 and 64 and m.unknown_positions > 0 and m.unknown_states = 0 and m.still_trades = 0
+        union all
+        select
+            c.strict, nx.pool_id, nx.block_time, nx.slot, nx.signature, nx.event_index, nx.post_vt, nx.post_vs,
+            c.depth + 1, c.n, c.path || (nx.signature || ':' || nx.event_index)
+        from chain as c
+        inner join members as nx
+            on nx.pool_id = c.pool_id and nx.block_time = c.block_time and nx.slot is not distinct from c.slot
+            and nx.pre_vt = c.post_vt
+            and (not c.strict or nx.pre_vs is not distinct from c.post_vs)
+            and not (nx.signature || ':' || nx.event_index) = any(c.path)
+        where c.depth < c.n
+    ),
+
+    -- a group is ordered by its chain when exactly one path goes through every trade (strict first)
+    unique_paths as (
+        select c.strict, c.pool_id, c.block_time, c.slot, min(c.path) as path
+        from chain as c
+        where c.depth = c.n
+        group by c.strict, c.pool_id, c.block_time, c.slot
+        having count(*) = 1
+    ),
+
+    chained_groups as (
+        select distinct on (u.pool_id, u.block_time, u.slot) u.pool_id, u.block_time, u.slot, u.path
+        from unique_paths as u
+        order by u.pool_id, u.block_time, u.slot, u.strict desc
+    ),
+
+    ranked as (
+        select
+            m.signature,
+            m.event_index,
+            m.block_time,
+            m.slot_order as stored,
+            case
+                when m.n = 1 then 1
+                when m.unknown_positions = 0
+                    then row_number() over (
+                        partition by m.pool_id, m.block_time, m.slot order by m.tx_index, m.event_index, m.signature
+                    )
+                when cg.pool_id is not null then array_position(cg.path, m.signature || ':' || m.event_index)
+                else row_number() over (partition by m.pool_id, m.block_time, m.slot order by m.signature, m.event_index)
+            end as slot_order
+        from members as m
+        left join chained_groups as cg
+            on cg.pool_id = m.pool_id and cg.block_time = m.block_time and cg.slot is not distinct from m.slot
+    ),
+
+    reordered as (
+        update transactions as tx set slot_order = r.slot_order
+        from ranked as r
+        where tx.signature = r.signature
+          and tx.event_index = r.event_index
+          and tx.block_time = r.block_time
+          and r.stored is distinct from r.slot_order
+        returning tx.token_id, tx.user_address
+    )
+
+    -- a trade that changed place changes its wallet's running balances: recompute that pair too
+    insert into ingest_touched_pairs (token_id, wallet)
+    select distinct r.token_id, r.user_address from reordered as r;
+end
+$$;
+
+comment on function megatron.order_trades_in_slots() is
+'Loader step: recompute transactions.slot_order for every (pool, slot) group that a trade of the staged batch joined '
+'(tx_index when all are known, else the reserve chain, else signature and event_index).';
+
+-- holder_updates and token_holders of every (token, wallet) pair with a new trade ---------------
+create function megatron.derive_holders() returns void
+language plpgsql
+set search_path = public, megatron
+as $$
+begin
+    create temp table if not exists ingest_pair_history (
+        mint text not null,
+        wallet text not null,
+        signature text not null,
+        event_index smallint not null,
+        block_time timestamptz not null,
+        side text not null,
+        token_amount numeric not null,
+        sol_amount numeric not null,
+        before numeric not null,
+        after numeric not null,
+        seq bigint not null
+    ) on commit delete rows;
+
+    insert into ingest_pair_history
+    with
+
+    pairs as (
+        select n.token_id, n.mint, n.wallet from ingest_new_trades as n
+        union
+        select p.token_id, t.mint_address, p.wallet
+        from ingest_touched_pairs as p
+        inner join tokens as t on t.id = p.token_id
+    ),
+
+    history as (
+        select
+            p.mint,
+            p.wallet,
+            tx.signature,
+            tx.event_index,
+            tx.block_time,
+            tx.type as side,
+            tx.token_amount,
+            tx.sol_amount,
+            case when tx.type = 'buy' then tx.token_amount else -tx.token_amount end as delta,
+            tx.slot,
+            tx.slot_order
+        from pairs as p
+        inner join transactions as tx on tx.user_address = p.wallet and tx.token_id = p.token_id
+        where tx.type in ('buy', 'sell')
+    )
+
+    select
+        h.mint,
+        h.wallet,
+        h.signature,
+        h.event_index,
+        h.block_time,
+        h.side,
+        h.token_amount,
+        h.sol_amount,
+        coalesce(z.balance, 0) + sum(h.delta) over w - h.delta,
+        coalesce(z.balance, 0) + sum(h.delta) over w,
+        row_number() over w
+    from history as h
+    left join megatron.holder_horizon as z on z.token_mint = h.mint and z.wallet_address = h.wallet
+    window w as (
+        partition by h.mint, h.wallet
+        order by h.block_time, h.slot nulls last, h.slot_order, h.signature, h.event_index
+    );
+
+    insert into holder_updates as u (
+        token_mint, update_time, update_type, wallet_address, old_balance, new_balance, balance_change,
+        processed, signature, event_index
+    )
+    select
+        h.mint,
+        h.block_time,
+        case
+            when h.before <= 0 and h.after > 0 then 'new_holder'
+            when h.before > 0 and h.after <= 0 then 'holder_exit'
+            else 'balance_change'
+        end,
+        h.wallet,
+        greatest(h.before, 0),
+        greatest(h.after, 0),
+        h.after - h.before,
+        true,
+        h.signature,
+        h.event_index
+    from ingest_pair_history as h
+    on conflict (signature, event_index) where signature is not null do update set
+        update_type = excluded.update_type,
+        old_balance = excluded.old_balance,
+        new_balance = excluded.new_balance,
+        balance_change = excluded.balance_change
+    where (u.update_type, u.old_balance, u.new_balance, u.balance_change)
+        is distinct from (excluded.update_type, excluded.old_balance, excluded.new_balance, excluded.balance_change);
+
+    insert into token_holders as th (
+        token_mint, wallet_address, current_balance, initial_balance, peak_balance,
+        first_transaction_time, last_transaction_time, total_bought, total_sold, transaction_count,
+        avg_buy_price, avg_sell_price, last_updated
+    )
+    select
+        a.mint,
+        a.wallet,
+        greatest(coalesce(z.balance, 0) + a.bought - a.sold, 0),
+        greatest(coalesce(z.initial_balance, a.first_after), 0),
+        greatest(coalesce(z.peak_balance, 0), a.peak, 0),
+        coalesce(z.first_time, a.first_time),
+        a.last_time,
+        coalesce(z.bought, 0) + a.bought,
+        coalesce(z.sold, 0) + a.sold,
+        coalesce(z.trades, 0) + a.trades,
+        (coalesce(z.buy_sol, 0) + a.buy_sol) / nullif(coalesce(z.bought, 0) + a.bought, 0),
+        (coalesce(z.sell_sol, 0) + a.sell_sol) / nullif(coalesce(z.sold, 0) + a.sold, 0),
+        now()
+    from (
+        select
+            h.mint,
+            h.wallet,
+            coalesce(sum(h.token_amount) filter (where h.side = 'buy'), 0) as bought,
+            coalesce(sum(h.token_amount) filter (where h.side = 'sell'), 0) as sold,
+            coalesce(sum(h.sol_amount) filter (where h.side = 'buy'), 0) as buy_sol,
+            coalesce(sum(h.sol_amount) filter (where h.side = 'sell'), 0) as sell_sol,
+            min(h.block_time) as first_time,
+            max(h.block_time) as last_time,
+            count(*) as trades,
+            min(h.after) filter (where h.seq = 1) as first_after,
+            max(h.after) as peak
+        from ingest_pair_history as h
+        group by h.mint, h.wallet
+    ) as a
+    left join megatron.holder_horizon as z on z.token_mint = a.mint and z.wallet_address = a.wallet
+    on conflict (token_mint, wallet_address) do update set
+        current_balance = excluded.current_balance,
+        initial_balance = excluded.initial_balance,
+        peak_balance = excluded.peak_balance,
+        first_transaction_time = excluded.first_transaction_time,
+        last_transaction_time = excluded.last_transaction_time,
+        total_bought = excluded.total_bought,
+        total_sold = excluded.total_sold,
+        transaction_count = excluded.transaction_count,
+        avg_buy_price = excluded.avg_buy_price,
+        avg_sell_price = excluded.avg_sell_price,
+        last_updated = now();
+end
+$$;
+
+comment on function megatron.derive_holders() is
+'Loader step: for every (token, wallet) pair with a new trade, recompute its holder_updates rows and its token_holders '
+'row from all of its trades in the event order (and what retention left in megatron.holder_horizon).';
+
+-- pools: state of the latest trade; status from graduation facts -----------------------------------
+create function megatron.derive_pool_state() returns void
+language plpgsql
+set search_path = public, megatron
+as $$
+begin
+    with
+
+    affected as (
+        select distinct n.pool_id from ingest_new_trades as n
+        union
+        select p.id from pools as p inner join ingest_token_creates as c on c.bonding_curve = p.pool_address
+    ),
+
+    latest as (
+        select
+            p.id,
+            p.pool_type,
+            p.curve_sell_supply,
+            p.initial_base_liquidity,
+            p.initial_quote_liquidity,
+            p.initial_price,
+            lt.block_time,
+            lt.slot,
+            lt.price_per_token,
+            lt.virtual_sol_reserves,
+            lt.virtual_token_reserves,
+            lt.real_sol_reserves,
+            lt.real_token_reserves
+        from affected as a
+        inner join pools as p on p.id = a.pool_id
+        left join lateral (
+            select tx.*
+            from transactions as tx
+            where tx.token_id = p.token_id and tx.pool_id = p.id and tx.type in ('buy', 'sell')
+            order by tx.block_time desc, tx.slot desc nulls last, tx.slot_order desc, tx.signature desc,
+                tx.event_index desc
+            limit 1
+        ) as lt on true
+    )
+
+    update pools as p set
+        virtual_sol_reserves = case when l.block_time is null then l.initial_quote_liquidity else l.virtual_sol_reserves end,
+        virtual_token_reserves = case when l.block_time is null then l.initial_base_liquidity else l.virtual_token_reserves end,
+        real_sol_reserves = case when l.block_time is null then 0 else l.real_sol_reserves end,
+        real_token_reserves = case when l.block_time is null then l.curve_sell_supply else l.real_token_reserves end,
+        bonding_curve_progress = case
+            when l.pool_type <> 'initial' then p.bonding_curve_progress
+            when exists (select 1 from graduation_events as g where g.token_mint = p.base_mint) then 100
+            when l.block_time is null then 0
+            else round(megatron.curve_progress(l.real_token_reserves, l.virtual_token_reserves, l.curve_sell_supply), 2)
+        end,
+        latest_price = l.price_per_token,
+        latest_price_usd = round(l.price_per_token * sol_usd_price_at(l.block_time), 20),
+        state_slot = l.slot,
+        state_time = l.block_time,
+        updated_at = now()
+    from latest as l
+    where p.id = l.id;
+end
+$$;
+
+comment on function megatron.derive_pool_state() is
+'Loader step: reserves, progress, latest price (SOL and USD by the 15-minute rule) of every pool with a new trade or '
+'create, from its latest trade in the event order (the create''s initial values while it has none).';
+
+create function megatron.derive_graduations() returns void
+language plpgsql
+set search_path = public, megatron
+as $$
+begin
+    with
+
+    touched as (
+        select c.mint from ingest_curve_completes as c
+        union
+        select g.mint from ingest_migrations as g
+    ),
+
+    facts as (
+        select
+            t.mint,
+            (array_agg(e.block_time order by e.block_time, e.slot nulls last, e.signature, e.event_index)
+                filter (where e.kind = 'curve_complete'))[1] as complete_time,
+            (array_agg(e.signature order by e.block_time, e.slot nulls last, e.signature, e.event_index)
+                filter (where e.kind = 'curve_complete'))[1] as complete_signature,
+            (array_agg(e.block_time order by e.block_time, e.slot nulls last, e.signature, e.event_index)
+                filter (where e.kind = 'migration'))[1] as migration_time,
+            (array_agg(e.signature order by e.block_time, e.slot nulls last, e.signature, e.event_index)
+                filter (where e.kind = 'migration'))[1] as migration_signature,
+            (array_agg(e.platform order by e.block_time, e.slot nulls last, e.signature, e.event_index)
+                filter (where e.kind = 'migration'))[1] as platform
+        from touched as t
+        inner join graduation_events as e on e.token_mint = t.mint
+        group by t.mint
+    )
+
+    update tokens as t set
+        is_graduated = true,
+        graduation_timestamp = coalesce(f.complete_time, f.migration_time),
+        graduation_signature = coalesce(f.complete_signature, f.migration_signature),
+        graduation_platform = f.platform,
+        updated_at = now()
+    from facts as f
+    where t.mint_address = f.mint
+      and (t.is_graduated, t.graduation_timestamp, t.graduation_signature, t.graduation_platform)
+        is distinct from (true, coalesce(f.complete_time, f.migration_time),
+            coalesce(f.complete_signature, f.migration_signature), f.platform);
+
+    update pools as p set
+        status = case when exists (
+            select 1 from graduation_events as e where e.token_mint = p.base_mint and e.kind = 'migration'
+        ) then 'graduated' else 'complete' end,
+        bonding_curve_progress = 100,
+        updated_at = now()
+    where p.pool_type = 'initial'
+      and p.base_mint in (select c.mint from ingest_curve_completes as c union select g.mint from ingest_migrations as g)
+      and (p.status, p.bonding_curve_progress) is distinct from (
+          case when exists (
+              select 1 from graduation_events as e where e.token_mint = p.base_mint and e.kind = 'migration'
+          ) then 'graduated' else 'complete' end,
+          100
+      );
+end
+$$;
+
+comment on function megatron.derive_graduations() is
+'Loader step: tokens'' graduation fields and their curve pools'' status from graduation_events (the first curve '
+'complete in event order owns time and signature; the first migration the platform).';
+
+-- holder-score queue: one row per milestone, at the first trade at or past it -----------------------
+create function megatron.queue_milestones() returns void
+language plpgsql
+set search_path = public, megatron
+as $$
+begin
+    insert into holder_score_queue as q (token_mint, priority, reason, scheduled_at, milestone)
+    select
+        c.mint,
+        case when m.milestone >= 90 then 1 when m.milestone >= 75 then 2 when m.milestone = 10 then 3 else 5 end,
+        format('milestone_crossed %s%%', m.milestone),
+        min(c.block_time),
+        m.milestone
+    from (
+        select
+            n.mint,
+            n.block_time,
+            megatron.curve_progress(n.real_token_reserves, n.virtual_token_reserves, p.curve_sell_supply) as progress
+        from ingest_new_trades as n
+        inner join pools as p on p.id = n.pool_id and p.pool_type = 'initial'
+    ) as c
+    inner join (values (10), (15), (25), (50), (75), (90), (95), (100)) as m (milestone) on c.progress >= m.milestone
+    group by c.mint, m.milestone
+    on conflict (token_mint, milestone) where milestone is not null do update set
+        scheduled_at = least(q.scheduled_at, excluded.scheduled_at)
+    where excluded.scheduled_at < q.scheduled_at;
+end
+$$;
+
+comment on function megatron.queue_milestones() is
+'Loader step: for each token and progress milestone (10, 15, 25, 50, 75, 90, 95, 100) reached by a new trade, one '
+'queue row stamped with the block time of the first trade at or past it (priority 1 for >= 90, 2 for 75, 3 for 10, '
+'5 otherwise).';
+
+create function megatron.ingest_reprice_run() returns bigint
+language plpgsql
+set search_path = public, megatron
+as $$
+declare
+    v_times timestamptz[];
+begin
+    select array_agg(distinct r.price_time) into v_times from ingest_run_prices as r;
+    truncate ingest_run_prices;
+    return megatron.reprice_after_prices(v_times);
+end
+$$;
+
+comment on function megatron.ingest_reprice_run() is
+'End of a load: reprice the trades that SOL/USD prices accepted on this connection can answer (trades other lanes '
+'stored before those prices were visible to them). Returns the number of trades changed.';
+
+alter function megatron.ingest_prepare() owner to megatron_owner;
+alter function megatron.ingest_apply(boolean) owner to megatron_owner;
+alter function megatron.order_trades_in_slots() owner to megatron_owner;
+alter function megatron.derive_holders() owner to megatron_owner;
+alter function megatron.derive_pool_state() owner to megatron_owner;
+alter function megatron.derive_graduations() owner to megatron_owner;
+alter function megatron.queue_milestones() owner to megatron_owner;
+alter function megatron.ingest_reprice_run() owner to megatron_owner;
+grant execute on function
+    megatron.ingest_prepare(), megatron.ingest_apply(boolean), megatron.ingest_reprice_run()
+to megatron_ingest;
