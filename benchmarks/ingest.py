@@ -96,11 +96,13 @@ def bench_copy_into_transactions(url: str, events: list[object]) -> tuple[float,
         started = time.perf_counter()
         with conn.cursor().copy(
             "copy transactions (signature, event_index, pool_id, token_id, block_time, slot, type, user_address, "
-            "amount_in, amount_in_decimals, amount_out, amount_out_decimals, sol_amount, token_amount, price_per_token) "
+            "amount_in, amount_in_decimals, amount_out, amount_out_decimals, sol_amount, token_amount, price_per_token, "
+            "virtual_sol_reserves, virtual_token_reserves, real_sol_reserves, real_token_reserves, slot_order) "
             "from stdin (format binary)"
         ) as copy:
             copy.set_types(["text", "int2", "uuid", "uuid", "timestamptz", "int8", "text", "text", "numeric", "int4",
-                            "numeric", "int4", "numeric", "numeric", "numeric"])
+                            "numeric", "int4", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric",
+                            "numeric", "int4"])
             for t in trades:
                 buy = t.side == "buy"
                 sol, tok = Decimal(t.sol_amount).scaleb(-9), Decimal(t.token_amount).scaleb(-6)
@@ -108,6 +110,7 @@ def bench_copy_into_transactions(url: str, events: list[object]) -> tuple[float,
                     t.signature, t.event_index, pools[t.pool], tokens[t.mint], dt.fromtimestamp(t.block_time, timezone.utc),
                     t.slot, t.side, t.user, t.sol_amount if buy else t.token_amount, 9 if buy else 6,
                     t.token_amount if buy else t.sol_amount, 6 if buy else 9, sol, tok, sol / tok if tok else None,
+                    t.virtual_sol_reserves, t.virtual_token_reserves, t.real_sol_reserves, t.real_token_reserves, 1,
                 ))
         conn.commit()
         return time.perf_counter() - started, len(trades)

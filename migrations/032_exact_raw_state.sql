@@ -18,6 +18,24 @@
 
 set local search_path = public, megatron;
 
+-- TimescaleDB Community refuses most ALTERs (columns with constraints, NOT NULL changes, type
+-- changes) on a hypertable with compression enabled. For the two tables changed here: decompress
+-- what is compressed, switch compression off, alter, and declare the policies again from the
+-- registry at the end (the policy job compresses the chunks again).
+do $$
+declare
+    v_table regclass;
+begin
+    if megatron.timescaledb_edition() = 'timescale' then
+        foreach v_table in array array['public.transactions'::regclass, 'public.technical_scores'::regclass] loop
+            perform decompress_chunk(c, if_compressed => true) from show_chunks(v_table) as c;
+            perform remove_compression_policy(v_table, if_exists => true);
+            execute format('alter table %s set (timescaledb.compress = false)', v_table);
+        end loop;
+    end if;
+end
+$$;
+
 -- trades: state after each trade, and its place in the one event order -------------------
 alter table transactions
     add column virtual_sol_reserves numeric(20, 0),
@@ -99,26 +117,30 @@ comment on column holder_score_queue.milestone is
 comment on column holder_score_queue.priority is '1 = most urgent (spec §2.3): 1 for >= 90 %, 2 for 75 %, 3 for 10 %, 5 otherwise.';
 
 -- ratios that can be +infinity (spec T9) ------------------------------------------------------
--- ALTER TYPE is refused on a hypertable with compression enabled: on Community, switch it off
--- (no chunk is compressed yet where this runs on a new install), change the type, declare again.
-do $$
-begin
-    if megatron.timescaledb_edition() = 'timescale' then
-        perform remove_compression_policy('technical_scores', if_exists => true);
-        alter table technical_scores set (timescaledb.compress = false);
-    end if;
-end
-$$;
 alter table technical_scores alter column buy_sell_ratio type numeric;
 alter table technical_scores alter column recovery_strength type numeric;
 comment on column technical_scores.buy_sell_ratio is 'Buy/sell volume ratio; ''Infinity'' with buys and no sells (spec T9).';
 comment on column technical_scores.recovery_strength is 'Recovery strength; ''Infinity'' where spec T9 says so.';
-select megatron.declare_hypertable(
-    'technical_scores', 'timestamp', interval '1 day',
-    p_compress_segmentby => 'token_mint',
-    p_compress_orderby => '"timestamp" desc',
-    p_compress_after => interval '30 days',
-    p_drop_after => interval '60 days'
-);
+
+-- compression and retention of both tables as declared (native again on Community). TimescaleDB
+-- wants the table's owner to be able to log in when a policy is added (029): the migrating role
+-- holds the tables for that moment and hands them back.
+do $$
+declare
+    h megatron.hypertable_policies;
+begin
+    for h in
+        select * from megatron.hypertable_policies as p
+        where p.hypertable in ('public.transactions'::regclass, 'public.technical_scores'::regclass)
+    loop
+        execute format('alter table %s owner to %I', h.hypertable, current_user);
+        perform megatron.declare_hypertable(
+            h.hypertable, h.time_column, h.chunk_interval, h.compress_segmentby, h.compress_orderby,
+            h.compress_after, h.drop_after
+        );
+        execute format('alter table %s owner to megatron_owner', h.hypertable);
+    end loop;
+end
+$$;
 
 alter table graduation_events owner to megatron_owner;

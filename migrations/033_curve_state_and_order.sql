@@ -264,7 +264,17 @@ as $$
     where mcap_base > 0 and p_interval > interval '0'
 $$;
 
--- detect_selloff: the same body as 023 with the one event order
+-- detect_selloff reads the 30 minutes before T: refuse a window reaching before the horizon
+create or replace function megatron.selloff_guard(p_as_of timestamptz) returns boolean
+language plpgsql stable
+as $$
+begin
+    perform megatron.check_horizon('public.transactions', p_as_of - interval '30 minutes');
+    return true;
+end
+$$;
+
+-- detect_selloff: the same body as 023 with the one event order, refusing T whose window reaches past the horizon
 create or replace function detect_selloff(
     p_token_mint text,
     p_as_of timestamptz default now()
@@ -356,7 +366,7 @@ as $$
         end as severity
     from drops as d
     cross join red_run as r
-    where exists (select 1 from token)
+    where exists (select 1 from token) and megatron.selloff_guard(p_as_of)
 $$;
 
 -- Inequality measures: holders are balance > 0 (spec §4.1); zeros are left out like NULLs.
@@ -645,6 +655,7 @@ comment on function megatron.reprice_after_prices(timestamptz[]) is
 alter function megatron.curve_progress(numeric, numeric, numeric) owner to megatron_owner;
 alter function megatron.check_horizon(regclass, timestamptz) owner to megatron_owner;
 alter function curve_state_at(text, timestamptz) owner to megatron_owner;
+alter function megatron.selloff_guard(timestamptz) owner to megatron_owner;
 alter function megatron.reprice_after_prices(timestamptz[]) owner to megatron_owner;
 alter function megatron.sol_usd_at_times(timestamptz[]) owner to megatron_owner;
 alter table megatron.retention_horizons owner to megatron_owner;

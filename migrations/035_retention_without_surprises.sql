@@ -29,6 +29,9 @@ create table megatron.holder_horizon (
     buy_sol numeric(20, 9) not null default 0,
     sell_sol numeric(20, 9) not null default 0,
     trades integer not null default 0,
+    buys integer not null default 0,
+    sells integer not null default 0,
+    volume_usd numeric(20, 2) not null default 0,
     primary key (token_mint, wallet_address)
 );
 
@@ -54,6 +57,7 @@ begin
             tx.type,
             coalesce(tx.token_amount, 0) as token_amount,
             coalesce(tx.sol_amount, 0) as sol_amount,
+            coalesce(tx.sol_amount_usd, 0) as sol_amount_usd,
             coalesce(case when tx.type = 'buy' then tx.token_amount else -tx.token_amount end, 0) as delta,
             row_number() over w as seq,
             sum(coalesce(case when tx.type = 'buy' then tx.token_amount else -tx.token_amount end, 0)) over w as running
@@ -78,7 +82,10 @@ begin
             coalesce(sum(o.token_amount) filter (where o.type = 'sell'), 0) as sold,
             coalesce(sum(o.sol_amount) filter (where o.type = 'buy'), 0) as buy_sol,
             coalesce(sum(o.sol_amount) filter (where o.type = 'sell'), 0) as sell_sol,
-            count(*) as trades
+            count(*) as trades,
+            count(*) filter (where o.type = 'buy') as buys,
+            count(*) filter (where o.type = 'sell') as sells,
+            sum(o.sol_amount_usd) as volume_usd
         from old as o
         group by o.mint, o.wallet
     ),
@@ -86,11 +93,11 @@ begin
     merged as (
         insert into megatron.holder_horizon as z (
             token_mint, wallet_address, horizon, balance, initial_balance, peak_balance, first_time,
-            bought, sold, buy_sol, sell_sol, trades
+            bought, sold, buy_sol, sell_sol, trades, buys, sells, volume_usd
         )
         select
             r.mint, r.wallet, p_before, r.delta, r.first_after, r.peak, r.first_time,
-            r.bought, r.sold, r.buy_sol, r.sell_sol, r.trades
+            r.bought, r.sold, r.buy_sol, r.sell_sol, r.trades, r.buys, r.sells, r.volume_usd
         from rolled as r
         on conflict (token_mint, wallet_address) do update set
             horizon = greatest(z.horizon, excluded.horizon),
@@ -102,7 +109,10 @@ begin
             sold = z.sold + excluded.sold,
             buy_sol = z.buy_sol + excluded.buy_sol,
             sell_sol = z.sell_sol + excluded.sell_sol,
-            trades = z.trades + excluded.trades
+            trades = z.trades + excluded.trades,
+            buys = z.buys + excluded.buys,
+            sells = z.sells + excluded.sells,
+            volume_usd = z.volume_usd + excluded.volume_usd
         returning 1
     )
 
@@ -190,6 +200,130 @@ begin
 end
 $$;
 
+
+-- a wallet's trading as of T, whole after retention: the horizon plus the trades still stored ---------
+create function wallet_trading_at(p_wallet_address text, p_as_of timestamptz default now())
+returns table (volume_usd numeric, buys bigint, sells bigint, graduated_tokens bigint)
+language plpgsql stable parallel safe
+as $$
+begin
+    perform megatron.check_horizon('public.transactions', p_as_of);
+    return query
+    with
+
+    stored as (
+        select
+            t.mint_address as mint,
+            coalesce(sum(tx.sol_amount_usd), 0) as volume_usd,
+            count(*) filter (where tx.type = 'buy') as buys,
+            count(*) filter (where tx.type = 'sell') as sells
+        from public.transactions as tx
+        inner join public.tokens as t on t.id = tx.token_id
+        where tx.user_address = p_wallet_address
+          and tx.block_time <= p_as_of
+          and tx.type in ('buy', 'sell')
+        group by t.mint_address
+    ),
+
+    horizon as (
+        select z.token_mint as mint, z.volume_usd, z.buys::bigint as buys, z.sells::bigint as sells
+        from megatron.holder_horizon as z
+        where z.wallet_address = p_wallet_address
+    ),
+
+    per_token as (
+        select u.mint, sum(u.volume_usd) as volume_usd, sum(u.buys) as buys, sum(u.sells) as sells
+        from (select * from stored union all select * from horizon) as u
+        group by u.mint
+    )
+
+    select
+        coalesce(sum(pt.volume_usd), 0),
+        coalesce(sum(pt.buys), 0)::bigint,
+        coalesce(sum(pt.sells), 0)::bigint,
+        count(*) filter (where k.graduation_timestamp is not null and k.graduation_timestamp <= p_as_of)
+    from per_token as pt
+    left join public.tokens as k on k.mint_address = pt.mint;
+end
+$$;
+
+comment on function wallet_trading_at(text, timestamptz) is
+'A wallet''s trading up to T from its trades and what retention folded into megatron.holder_horizon: USD volume, buys, '
+'sells, graduated tokens traded (graduated at or before T). Refuses T before the retention horizon.';
+
+create or replace function assess_smart_money_wallet(
+    p_wallet_address text,
+    p_as_of timestamptz default now()
+) returns table (
+    is_smart_money boolean,
+    rule text,
+    score numeric
+)
+language sql stable parallel safe
+as $$
+    with
+
+    analysis as (
+        select
+            c.wallet_age_days
+            + floor(extract(epoch from p_as_of - c.last_analyzed) / 86400)::integer as age_days,
+            c.total_transactions,
+            c.unique_tokens_traded,
+            c.sol_balance,
+            c.win_rate,
+            c.total_profit_usd
+        from public.wallet_analysis_cache as c
+        where c.wallet_address = p_wallet_address
+          and c.last_analyzed <= p_as_of
+    ),
+
+    trading as (
+        select * from public.wallet_trading_at(p_wallet_address, p_as_of)
+    ),
+
+    weighted as (
+        select
+            case when a.age_days > 180 then 0.15 when a.age_days > 90 then 0.10 else 0 end
+            + case when a.total_profit_usd > 0 then 0.20 else 0 end
+            + case
+                when a.win_rate > 60 then 0.25
+                when a.win_rate > 50 and a.total_transactions > 100 then 0.20
+                else 0
+            end
+            + case when tr.volume_usd > 100000 then 0.15 when tr.volume_usd > 10000 then 0.10 else 0 end
+            + case when a.unique_tokens_traded > 50 then 0.15 else 0 end
+            + case when tr.graduated_tokens > 3 then 0.25 else 0 end
+            + case when a.sol_balance > 100 then 0.15 when a.sol_balance > 10 then 0.10 else 0 end
+            + case when a.total_transactions > 500 then 0.10 else 0 end
+            + case
+                when tr.buys + tr.sells > 0
+                    and tr.buys::numeric / (tr.buys + tr.sells) > 0.3
+                    and tr.buys::numeric / (tr.buys + tr.sells) < 0.7
+                    then 0.15
+                else 0
+            end as score,
+            a.total_profit_usd is not null and a.win_rate is not null as applies,
+            a.age_days,
+            a.sol_balance
+        from analysis as a
+        cross join trading as tr
+    )
+
+    select
+        case
+            when w.applies then w.score >= 1.23
+            when w.age_days is not null and w.sol_balance is not null then w.age_days > 90 and w.sol_balance > 10
+        end as is_smart_money,
+        case
+            when w.applies then 'weighted'
+            when w.age_days is not null and w.sol_balance is not null then 'simplified'
+            else 'unknown'
+        end as rule,
+        case when w.applies then w.score end as score
+    from (select 1) as one
+    left join weighted as w on true
+$$;
+
 -- frozen holder snapshots outlive holder_scores' retention --------------------------------------
 create table frozen_holder_scores (like holder_scores including defaults including generated including constraints);
 alter table frozen_holder_scores add primary key (token_mint);
@@ -237,4 +371,5 @@ alter table frozen_holder_scores owner to megatron_owner;
 alter function megatron.roll_holder_horizon(timestamptz) owner to megatron_owner;
 alter function megatron.apply_retention(regclass) owner to megatron_owner;
 alter function keep_frozen_holder_score() owner to megatron_owner;
+alter function wallet_trading_at(text, timestamptz) owner to megatron_owner;
 grant select on megatron.holder_horizon to megatron_ingest, megatron_orchestrator, megatron_analyst;

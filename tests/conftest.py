@@ -63,8 +63,13 @@ def template_db(server_url: str, run_id: str) -> Iterator[str]:
     url = create_database(server_url, name)
     try:
         migrate.migrate(url)
-        with psycopg.connect(url) as c:
+        with psycopg.connect(url, autocommit=True) as c:
             _EDITION["license"] = db.timescaledb_license(c)
+            if _EDITION["license"] == "timescale":
+                # Tests decide when policy jobs run (run_job): a background retention run in the middle
+                # of a test would remove the 2024-2026 fixtures it just loaded.
+                c.execute("select alter_job(job_id, scheduled => false) from timescaledb_information.jobs "
+                          "where job_id >= 1000")
         with _admin(server_url) as conn:
             conn.execute(f'alter database "{name}" with allow_connections false')
             conn.execute(

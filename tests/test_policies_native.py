@@ -125,7 +125,9 @@ def test_native_compression_policies_match_the_seed(conn: psycopg.Connection) ->
 @pytest.mark.usefixtures("tsl")
 def test_native_retention_policies_match_the_seed(conn: psycopg.Connection) -> None:
     found = jobs(conn, "policy_retention")
-    expected = {t: p["drop_after"] for t, p in SEED_POLICIES.items() if p["drop_after"]}
+    # transactions: a job of ours runs megatron.apply_retention instead (035), which folds the removed
+    # trades into megatron.holder_horizon before dropping them
+    expected = {t: p["drop_after"] for t, p in SEED_POLICIES.items() if p["drop_after"] and t != "transactions"}
     assert set(found) == set(expected)
     for table, after in expected.items():
         config = found[table][0]
@@ -183,3 +185,33 @@ def test_native_jobs_run_as_a_role_that_can_log_in(conn: psycopg.Connection) -> 
     ).fetchall()
     assert rows, "no policy jobs found"
     assert all(can_login for _, can_login in rows)
+
+
+@pytest.mark.usefixtures("tsl")
+def test_transactions_retention_is_a_job_that_rolls_the_holder_horizon_first(conn: psycopg.Connection) -> None:
+    row = conn.execute(
+        "select job_id, config, schedule_interval from timescaledb_information.jobs "
+        "where proc_schema = 'megatron' and proc_name = 'retention_job'"
+    ).fetchone()
+    assert row is not None and row[1] == {"hypertable": "public.transactions"}
+    token = conn.execute(
+        "insert into tokens (mint_address, platform) values ('MintJob', 'pumpfun') returning id"
+    ).fetchone()[0]  # type: ignore[index]
+    pool = conn.execute(
+        "insert into pools (pool_address, token_id, base_mint, quote_mint, platform) "
+        "values ('PoolJob', %s, 'MintJob', 'So11111111111111111111111111111111111111112', 'pumpfun') returning id",
+        (token,),
+    ).fetchone()[0]  # type: ignore[index]
+    conn.execute(
+        "insert into transactions (signature, pool_id, token_id, block_time, slot, type, user_address, amount_in, "
+        "amount_in_decimals, amount_out, amount_out_decimals, sol_amount, token_amount) "
+        "values ('SigJob', %s, %s, now() - interval '200 days', 1, 'buy', 'WJob', 1, 9, 5000000, 6, 1, 5)",
+        (pool, token),
+    )
+    conn.commit()
+    conn.autocommit = True  # run_job commits inside
+    conn.execute("call run_job(%s)", (row[0],))
+    assert conn.execute("select count(*) from transactions where signature = 'SigJob'").fetchone() == (0,)
+    assert conn.execute(
+        "select balance from megatron.holder_horizon where token_mint = 'MintJob' and wallet_address = 'WJob'"
+    ).fetchone() == (5,)
