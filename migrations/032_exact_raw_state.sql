@@ -38,12 +38,12 @@ $$;
 
 -- trades: state after each trade, and its place in the one event order -------------------
 alter table transactions
-    add column virtual_sol_reserves numeric(20, 0),
-    add column virtual_token_reserves numeric(20, 0),
-    add column real_sol_reserves numeric(20, 0),
-    add column real_token_reserves numeric(20, 0),
-    add column tx_index integer check (tx_index >= 0),
-    add column slot_order integer check (slot_order >= 1);
+add column virtual_sol_reserves numeric(20, 0),
+add column virtual_token_reserves numeric(20, 0),
+add column real_sol_reserves numeric(20, 0),
+add column real_token_reserves numeric(20, 0),
+add column tx_index integer check (tx_index >= 0),
+add column slot_order integer check (slot_order >= 1);
 alter table transactions alter column slot drop not null;
 
 comment on column transactions.virtual_sol_reserves is
@@ -61,15 +61,17 @@ comment on column transactions.slot_order is
 comment on column transactions.slot is 'Slot of the block; NULL when the source did not say (canonical slot 0).';
 
 alter table tokens add column creation_slot bigint;
-comment on column tokens.creation_slot is 'Slot of the create event (sniper and bundle signals compare trade slots to it).';
+comment on column tokens.creation_slot is
+'Slot of the create event (sniper and bundle signals compare trade slots to it).';
 
 alter table pools
-    add column curve_sell_supply numeric(20, 0),
-    add column state_time timestamptz;
+add column curve_sell_supply numeric(20, 0),
+add column state_time timestamptz;
 comment on column pools.curve_sell_supply is
 'Tokens the bonding curve sells in total, raw units: the create event''s initial real token reserves (pump.fun), '
 'LaunchLab''s total_base_sell; NULL = the classic pump.fun 793,100,000 tokens.';
-comment on column pools.state_time is 'Block time of the trade whose state (reserves, progress, latest price) the row holds.';
+comment on column pools.state_time is
+'Block time of the trade whose state (reserves, progress, latest price) the row holds.';
 
 -- graduation facts -------------------------------------------------------------------------
 create table graduation_events (
@@ -94,8 +96,8 @@ create index idx_graduation_events_mint on graduation_events (token_mint);
 
 -- holder_updates: one row per trade, keyed by it ---------------------------------------------
 alter table holder_updates
-    add column signature text check (char_length(signature) <= 88),
-    add column event_index smallint;
+add column signature text check (char_length(signature) <= 88),
+add column event_index smallint;
 create unique index uq_holder_updates_trade on holder_updates (signature, event_index) where signature is not null;
 comment on column holder_updates.signature is
 'The trade this balance change comes from (loader rows); old/new balance are recomputed from all of the wallet''s '
@@ -114,12 +116,14 @@ create index idx_queue_priority on holder_score_queue (priority asc, scheduled_a
 comment on column holder_score_queue.milestone is
 'The progress milestone reached (spec §2.3: 10, 15, 25, 50, 75, 90, 95, 100); scheduled_at is the block time of '
 'the first trade at or past it. One row per token and milestone; other reasons keep one pending row per token.';
-comment on column holder_score_queue.priority is '1 = most urgent (spec §2.3): 1 for >= 90 %, 2 for 75 %, 3 for 10 %, 5 otherwise.';
+comment on column holder_score_queue.priority is
+'1 = most urgent (spec §2.3): 1 for >= 90 %, 2 for 75 %, 3 for 10 %, 5 otherwise.';
 
 -- ratios that can be +infinity (spec T9) ------------------------------------------------------
 alter table technical_scores alter column buy_sell_ratio type numeric;
 alter table technical_scores alter column recovery_strength type numeric;
-comment on column technical_scores.buy_sell_ratio is 'Buy/sell volume ratio; ''Infinity'' with buys and no sells (spec T9).';
+comment on column technical_scores.buy_sell_ratio is
+'Buy/sell volume ratio; ''Infinity'' with buys and no sells (spec T9).';
 comment on column technical_scores.recovery_strength is 'Recovery strength; ''Infinity'' where spec T9 says so.';
 
 -- compression and retention of both tables as declared (native again on Community). TimescaleDB

@@ -162,7 +162,8 @@ end
 $$;
 
 comment on function curve_state_at(text, timestamptz) is
-'The token''s state as of T: price (SOL, the latest trade''s) and bonding-curve progress with the reserves of the latest '
+'The token''s state as of T: price (SOL, the latest trade''s) and bonding-curve progress with the reserves of the '
+'latest '
 'curve trade in the event order, and how progress was found: real_reserves, virtual_reserves (classic formula), '
 'trade_sums (fallback: no state carried), graduated (a curve-complete or migration event at or before T). No row '
 'for an unknown mint. Refuses T before the retention horizon.';
@@ -177,7 +178,9 @@ comment on function token_price_at(text, timestamptz) is
 'price(T), spec §1: price_per_token (SOL) of the latest trade at or before T in the event order (block_time, slot, '
 'slot_order, signature, event_index); NULL before the first trade.';
 
-create or replace function bonding_curve_progress_at(p_token_mint text, p_as_of timestamptz default now()) returns numeric
+create or replace function bonding_curve_progress_at(
+    p_token_mint text, p_as_of timestamptz default now()
+) returns numeric
 language sql stable parallel safe
 as $$
     select coalesce(s.progress, 0) from public.curve_state_at(p_token_mint, p_as_of) as s

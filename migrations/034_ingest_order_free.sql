@@ -126,6 +126,27 @@ begin
         real_token_reserves numeric
     ) on commit delete rows;
 
+    create temp table if not exists ingest_slot_members (
+        signature text not null,
+        event_index smallint not null,
+        token_id uuid not null,
+        user_address text not null,
+        pool_id uuid not null,
+        block_time timestamptz not null,
+        slot bigint,
+        tx_index integer,
+        slot_order integer,
+        post_vt numeric,
+        pre_vt numeric,
+        post_vs numeric,
+        pre_vs numeric,
+        n bigint not null,
+        unknown_positions bigint not null,
+        unknown_states bigint not null,
+        still_trades bigint not null
+    ) on commit delete rows;
+    create index if not exists ingest_slot_members_state on ingest_slot_members (pool_id, pre_vt);
+
     create temp table if not exists ingest_touched_pairs (
         token_id uuid not null,
         wallet text not null
@@ -140,7 +161,8 @@ $$;
 comment on function megatron.ingest_prepare() is
 'Create the loader''s session-temporary staging tables (rows vanish at commit). Call once per session before COPY.';
 
-create function megatron.ingest_apply(p_reprice boolean default true) returns table (kind text, staged bigint, accepted bigint, expiring bigint)
+create function megatron.ingest_apply(p_reprice boolean default true)
+returns table (kind text, staged bigint, accepted bigint, expiring bigint)
 language plpgsql
 set search_path = public, megatron
 as $$
@@ -465,16 +487,16 @@ language plpgsql
 set search_path = public, megatron
 as $$
 begin
-    with recursive
-
-    groups as (
-        select distinct n.token_id, n.pool_id, n.block_time, n.slot from ingest_new_trades as n
-    ),
-
-    members as (
+    -- the trades of every (pool, slot) group a new trade joined that holds more than one trade (a
+    -- group of one is ranked 1 when inserted), in an indexed temporary table for the chain's joins
+    insert into ingest_slot_members
+    select *
+    from (
         select
             tx.signature,
             tx.event_index,
+            tx.token_id,
+            tx.user_address,
             tx.pool_id,
             tx.block_time,
             tx.slot,
@@ -491,14 +513,21 @@ begin
             count(*) filter (where tx.virtual_token_reserves is null) over grp as unknown_states,
             count(*) filter (where coalesce(tx.amount_in, 0) = 0 or coalesce(tx.amount_out, 0) = 0) over grp
                 as still_trades
-        from groups as g
+        from (select distinct n.token_id, n.pool_id, n.block_time, n.slot from ingest_new_trades as n) as g
         inner join transactions as tx
             on tx.token_id = g.token_id
             and tx.block_time = g.block_time
             and tx.pool_id = g.pool_id
             and tx.slot is not distinct from g.slot
         window grp as (partition by tx.pool_id, tx.block_time, tx.slot)
-    ),
+    ) as m
+    where m.n > 1;
+
+    if not found then
+        return;
+    end if;
+
+    with recursive
 
     -- the reserve chain: paths through the group along "state before = previous state after", each
     -- trade at most once. The strict chain compares token and SOL reserves (a round trip by one
@@ -510,17 +539,17 @@ begin
         select
             k.strict, m.pool_id, m.block_time, m.slot, m.signature, m.event_index, m.post_vt, m.post_vs, 1, m.n,
             array[m.signature || ':' || m.event_index]
-        from members as m
+        from ingest_slot_members as m
         cross join (values (true), (false)) as k (strict)
-        where m.n between 2 and 64 and m.unknown_positions > 0 and m.unknown_states = 0 and m.still_trades = 0
+        where m.n <= 64 and m.unknown_positions > 0 and m.unknown_states = 0 and m.still_trades = 0
         union all
         select
             c.strict, nx.pool_id, nx.block_time, nx.slot, nx.signature, nx.event_index, nx.post_vt, nx.post_vs,
             c.depth + 1, c.n, c.path || (nx.signature || ':' || nx.event_index)
         from chain as c
-        inner join members as nx
-            on nx.pool_id = c.pool_id and nx.block_time = c.block_time and nx.slot is not distinct from c.slot
-            and nx.pre_vt = c.post_vt
+        inner join ingest_slot_members as nx
+            on nx.pool_id = c.pool_id and nx.pre_vt = c.post_vt
+            and nx.block_time = c.block_time and nx.slot is not distinct from c.slot
             and (not c.strict or nx.pre_vs is not distinct from c.post_vs)
             and not (nx.signature || ':' || nx.event_index) = any(c.path)
         where c.depth < c.n
@@ -548,7 +577,6 @@ begin
             m.block_time,
             m.slot_order as stored,
             case
-                when m.n = 1 then 1
                 when m.unknown_positions = 0
                     then row_number() over (
                         partition by m.pool_id, m.block_time, m.slot order by m.tx_index, m.event_index, m.signature
@@ -556,7 +584,7 @@ begin
                 when cg.pool_id is not null then array_position(cg.path, m.signature || ':' || m.event_index)
                 else row_number() over (partition by m.pool_id, m.block_time, m.slot order by m.signature, m.event_index)
             end as slot_order
-        from members as m
+        from ingest_slot_members as m
         left join chained_groups as cg
             on cg.pool_id = m.pool_id and cg.block_time = m.block_time and cg.slot is not distinct from m.slot
     ),
@@ -922,5 +950,5 @@ alter function megatron.derive_graduations() owner to megatron_owner;
 alter function megatron.queue_milestones() owner to megatron_owner;
 alter function megatron.ingest_reprice_run() owner to megatron_owner;
 grant execute on function
-    megatron.ingest_prepare(), megatron.ingest_apply(boolean), megatron.ingest_reprice_run()
+megatron.ingest_prepare(), megatron.ingest_apply(boolean), megatron.ingest_reprice_run()
 to megatron_ingest;

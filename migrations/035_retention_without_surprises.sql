@@ -184,7 +184,7 @@ begin
 end
 $$;
 
-comment on procedure megatron.retention_job(integer, jsonb) is
+comment on procedure megatron.retention_job (integer, jsonb) is
 'TimescaleDB job (Community): apply_retention for config.hypertable, in place of a native retention policy that would '
 'drop trades without rolling the holder horizon.';
 
