@@ -33,6 +33,19 @@ def database_url(*, start: bool = True) -> str:
     return cluster.url()
 
 
+def ingest_url() -> str:
+    """The server and role loading runs as: ``MEGATRON_INGEST_URL`` when set, else ``DATABASE_URL``,
+    else the embedded cluster as its ingest login role."""
+    value = os.environ.get("MEGATRON_INGEST_URL", "").strip()
+    if value:
+        return value
+    external = external_url()
+    if external:
+        return external
+    cluster.start()
+    return cluster.ingest_url()
+
+
 def with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(url, dbname=dbname)
 

@@ -90,7 +90,7 @@ def test_real_fixtures_load_and_counts_reconcile(db: psycopg.Connection, fixture
     run = db.execute(
         "select status, records_read, events_accepted from megatron.ingest_runs where run_id = %s", (run_id,)
     ).fetchone()
-    assert run == ("done", c.records_read, c.events_accepted)
+    assert run == ("succeeded", c.records_read, c.events_accepted)
     # every reject says why, in a sentence, and keeps the raw input
     for reason, message, payload in db.execute(
         "select reason, message, payload from megatron.ingest_rejects where run_id = %s", (run_id,)
