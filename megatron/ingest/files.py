@@ -13,7 +13,7 @@ from megatron.decode import iter_records
 from megatron.decode.records import READ_SUFFIXES
 from megatron.errors import MegatronError
 from megatron.ingest import prices
-from megatron.ingest.feed import feed_record
+from megatron.ingest.feed import UNEXPECTED, feed_record, undecodable_message
 from megatron.ingest.loader import DEFAULT_BATCH_SIZE, Counts, Loader
 from megatron.validate import RejectError, validate_event
 
@@ -78,6 +78,9 @@ def _load_file(loader: Loader, path: Path, *, now: float, advance: Callable[[int
                 validate_event(item, now=now)
             except RejectError as exc:
                 loader.record_rejected(origin, exc.reason_code, exc.with_origin(origin).message, raw)
+                continue
+            except UNEXPECTED as exc:
+                loader.record_rejected(origin, "undecodable", undecodable_message(origin, exc), raw)
                 continue
             loader.add(item, origin)
         return
