@@ -28,6 +28,9 @@ class FriendlyGroup(click.Group):
         except MegatronError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             ctx.exit(1)
+        except db.LOST as exc:  # a command without its own wording for it
+            click.secho(f"error: {db.lost_connection(exc, 'the command')}", fg="red", err=True)
+            ctx.exit(1)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -108,7 +111,13 @@ def db_psql(args: tuple[str, ...]) -> None:
     state = cluster.load_state()
     if state and not db.external_url():
         psql = os.path.join(state.pg_bin, "psql")
-    os.execvp(psql, [psql, url, *args])
+    # the password travels in the environment (readable only by this user), never on the command
+    # line, where `ps` and /proc/PID/cmdline show it to everyone
+    conninfo, password = db.without_password(url)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    os.execvpe(psql, [psql, conninfo, *args], env)
 
 
 @db_group.command("reset")
@@ -351,7 +360,7 @@ def simulate_cmd(tokens: int, days: float, seed: int, start: str, out: Path | No
     if out is not None:
         run_simulation(None, tokens, days, seed, start, out, max_bytes, batch_size)
         return
-    with db.connect() as conn:
+    with db.connect(db.ingest_url(), autocommit=True) as conn:
         run_simulation(conn, tokens, days, seed, start, None, None, batch_size)
 
 
@@ -395,7 +404,7 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
     url = db.database_url()
     run_migrations(url)
     fixtures = fixtures or default_fixtures()
-    with db.connect(url) as conn:
+    with db.connect(db.ingest_url(), autocommit=True) as conn:
         if fixtures.exists():
             inputs = [p for p in (fixtures / "rpc", fixtures / "helius", fixtures / "logs") if p.exists()]
             click.echo(f"loading the real mainnet fixtures from {fixtures}")

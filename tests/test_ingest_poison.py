@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from megatron import db as megatron_db
 from megatron.events import TokenCreate, Trade
 
 from .test_ingest import NOW, key, sig, token_life
@@ -26,15 +27,20 @@ MEGATRON = [sys.executable, "-m", "megatron.cli"]
 T_PRICE = 1_790_100_000
 
 
+LOADER: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
-def db(database_url: str) -> Iterator[psycopg.Connection]:
+def db(database_url: str, ingest_role: tuple[str, str]) -> Iterator[psycopg.Connection]:
+    LOADER["url"] = megatron_db.with_user(database_url, *ingest_role)
     with psycopg.connect(database_url, autocommit=True) as c:
         yield c
 
 
 def ingest(url: str, *paths: Path) -> int:
-    """Run `megatron ingest PATH…`; it must succeed without a traceback. Returns the run id."""
-    env = dict(os.environ, DATABASE_URL=url)
+    """Run `megatron ingest PATH…` as the ingest role; it must succeed without a traceback.
+    Returns the run id."""
+    env = dict(os.environ, DATABASE_URL=url, MEGATRON_INGEST_URL=LOADER["url"])
     result = subprocess.run([*MEGATRON, "ingest", *map(str, paths)], env=env, capture_output=True, text=True, timeout=300)
     assert "Traceback" not in result.stderr and "Aborted" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stderr

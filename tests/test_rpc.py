@@ -225,11 +225,17 @@ def test_an_unreachable_node_stops_with_a_sentence(db: psycopg.Connection) -> No
 # --- the command as users run it (issue 9) -------------------------------------------------------
 
 
+LOADER: dict[str, tuple[str, str]] = {}
+
+
 @pytest.fixture
-def fresh_url(server_url: str, run_id: str, template_db: str, request: pytest.FixtureRequest) -> Iterator[str]:
+def fresh_url(
+    server_url: str, run_id: str, template_db: str, request: pytest.FixtureRequest, ingest_role: tuple[str, str]
+) -> Iterator[str]:
     """A fresh migrated database for one test."""
     from .conftest import create_database, drop_database
 
+    LOADER["role"] = ingest_role
     name = f"megatron_t_{run_id}_{request.node.name[5:30].lower()}"
     url = create_database(server_url, name, template=template_db)
     yield url
@@ -237,7 +243,12 @@ def fresh_url(server_url: str, run_id: str, template_db: str, request: pytest.Fi
 
 
 def megatron(args: list[str], url: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The command as users run it, loading as the ingest role."""
+    from megatron import db as megatron_db
+
     env = dict(os.environ, DATABASE_URL=url)
+    if "role" in LOADER:
+        env["MEGATRON_INGEST_URL"] = megatron_db.with_user(url, *LOADER["role"])
     return subprocess.run([sys.executable, "-m", "megatron.cli", *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
 

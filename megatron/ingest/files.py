@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 
+from megatron import db
 from megatron.decode import iter_records
 from megatron.decode.records import READ_SUFFIXES
 from megatron.errors import MegatronError
@@ -101,9 +102,12 @@ def ingest_paths(
     """Load every record of the given paths. Returns (run id, counts)."""
     files = input_files(paths)
     clock = time.time() if now is None else now
-    loader = Loader(conn, source="files: " + ", ".join(str(p) for p in paths)[:500], batch_size=batch_size)
-    with loader:
-        for path in files:
-            load_file(loader, path, now=clock, on_bytes=on_bytes)
+    try:
+        loader = Loader(conn, source="files: " + ", ".join(str(p) for p in paths)[:500], batch_size=batch_size)
+        with loader:
+            for path in files:
+                load_file(loader, path, now=clock, on_bytes=on_bytes)
+    except db.LOST as exc:
+        raise db.lost_connection(exc) from None
     return loader.run_id, loader.counts
 

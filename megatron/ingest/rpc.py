@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 
+from megatron import db
 from megatron.decode.records import records_from_text
 from megatron.errors import MegatronError
 from megatron.events import PUMPFUN_PROGRAM_ID
@@ -468,9 +469,12 @@ def pull(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> PullResult:
     """Fetch up to ``limit`` transactions per address and load them."""
-    return asyncio.run(
-        _pull(
-            conn, url, list(addresses), limit=limit, backfill=backfill, settings=settings or RpcSettings(),
-            batch_size=batch_size, now=time.time() if now is None else now, on_progress=on_progress,
+    try:
+        return asyncio.run(
+            _pull(
+                conn, url, list(addresses), limit=limit, backfill=backfill, settings=settings or RpcSettings(),
+                batch_size=batch_size, now=time.time() if now is None else now, on_progress=on_progress,
+            )
         )
-    )
+    except db.LOST as exc:
+        raise db.lost_connection(exc, "the RPC pull") from None
