@@ -18,7 +18,8 @@
 set local search_path = public, megatron;
 
 alter table megatron.ingest_runs drop constraint ingest_runs_status_check;
-update megatron.ingest_runs set status = 'succeeded' where status = 'done';
+update megatron.ingest_runs set status = 'succeeded'
+where status = 'done';
 alter table megatron.ingest_runs add constraint ingest_runs_status_check
 check (status in ('running', 'succeeded', 'failed', 'abandoned'));
 
@@ -32,7 +33,8 @@ comment on column megatron.ingest_runs.status is
 'running | succeeded | failed (error says why) | abandoned (the loader went away without finishing: '
 'killed, or its connection was lost; what it committed is kept and a re-run loads the rest).';
 comment on column megatron.ingest_runs.client_pid is 'Process id of the loading program on client_host.';
-comment on column megatron.ingest_runs.backend_pid is 'PostgreSQL backend (pg_backend_pid()) of the loader''s main connection.';
+comment on column megatron.ingest_runs.backend_pid is
+'PostgreSQL backend (pg_backend_pid()) of the loader''s main connection.';
 comment on column megatron.ingest_runs.heartbeat_at is 'When the loader last committed a batch or its counts.';
 
 alter table megatron.ingest_rejects add column payload_bytes bytea;

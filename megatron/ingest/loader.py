@@ -324,6 +324,9 @@ class Loader:
         for lane in self._lanes:
             self._flush_lane(lane)
         self._keys.clear()
+        if self._pipeline:  # the heartbeat, and the counts of the batches done so far
+            with self.conn.transaction():
+                self._save_counts("running")
 
     def _flush_side(self) -> None:
         """Prices and record-level rejects, on ``conn``, synchronously."""
@@ -332,8 +335,6 @@ class Loader:
         prices, self._prices = self._prices, []
         rejects, self._rejects = self._rejects, []
         self._flush_batch(self.conn, prices, rejects)  # type: ignore[arg-type]
-        with self.conn.transaction():
-            self._save_counts("running")
 
     def _flush_lane(self, lane: _Lane) -> None:
         if not self._pipeline and self._rejects:  # inline: record rejects travel with the batch
