@@ -287,3 +287,27 @@ def test_text_and_numbers_the_columns_cannot_hold_are_rejected_by_validation(db:
     assert db.execute("select char_length(name), decimals from tokens where mint_address = %s", (mint,)).fetchone() == (100, 18)
     assert trades_of(db, mint) == 1
     assert_reconciles(db, run_id, records=7, loaded=2, rejected_rows=5)
+
+
+def test_a_price_the_database_refuses_is_isolated_like_any_other_event(db: psycopg.Connection, database_url: str) -> None:
+    """Producers other than the file reader hand the loader events directly; a price that slipped past
+    validation must cost only itself, on the main connection's price path too."""
+    from megatron.events import SolUsdPrice
+    from megatron.ingest.loader import Loader
+
+    prices = [
+        SolUsdPrice(price_time=T_PRICE + 300, price_usd="150", source="direct"),
+        SolUsdPrice(price_time=T_PRICE + 301, price_usd="1" + "0" * 20, source="direct"),  # numeric(20, 6) overflows
+        SolUsdPrice(price_time=T_PRICE + 302, price_usd="151", source="direct"),
+    ]
+    with psycopg.connect(LOADER["url"], autocommit=True) as conn:
+        loader = Loader(conn, "direct prices")
+        loader.add_all(prices, origin="direct")
+        counts = loader.finish()
+    assert (counts.events_accepted, counts.events_rejected, counts.events_duplicate) == (2, 1, 0)
+    assert [int(t) for (t,) in db.execute(
+        "select extract(epoch from price_time)::bigint from sol_usd_prices where source = 'direct' order by 1"
+    )] == [T_PRICE + 300, T_PRICE + 302]
+    (reason, message, payload, _raw), = rejects(db, loader.run_id)
+    assert reason == "database_rejected" and "numeric field overflow" in message and '"price_time":' in (payload or "")
+    assert run_row(db, loader.run_id)["status"] == "succeeded"
