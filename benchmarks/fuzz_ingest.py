@@ -5,6 +5,7 @@ getTransaction envelopes (the real trade fixtures re-signed, and broken ones), e
 (real `Program data:` lines re-signed, and broken ones), SOL/USD CSV and Pyth Hermes JSON Lines,
 with every poison class of issue 9 (tests/poison.py). Every record carries the outcome the
 generator planted: new events, a re-delivery, a skip (failed on chain) or a reject with its reason.
+The loader runs with its default batch size, so the 100,000 records cross several batches and lanes.
 
 It makes a fresh database on the server (DATABASE_URL, else the embedded cluster), migrates it,
 loads as a login role of megatron_ingest, runs the command twice (all files, then re-deliveries
@@ -110,14 +111,18 @@ def log_file(gen: poison.Generator, name: str, good: int, bad: int) -> GenFile:
 
 
 def generate(gen: poison.Generator, records: int) -> list[GenFile]:
-    """About ``records`` records: 60 % canonical, 12 % JSON-RPC, 12 % log items, 10 % CSV, 6 % Hermes;
-    about one in seven is poison."""
+    """At least ``records`` records reach the loader: 60 % canonical (plus the part of a cut gzip
+    file that is lost), 12 % JSON-RPC, 12 % log items, 10 % CSV, 6 % Hermes; about one in seven is poison."""
     share = lambda f: max(1, int(records * f))  # noqa: E731
     bad = lambda n: n // 7  # noqa: E731
-    classes = list(poison.CANONICAL_POISON)
+    # no "twin" (an exact copy of a line earlier in the file): at this size the loader's batches end
+    # somewhere inside the files, and a copy that lands in the batch after its original is, rightly,
+    # "already loaded" instead of "duplicate_in_batch" -- which the generator cannot foresee without
+    # knowing the loader's batching. The fuzz test (tests/test_ingest.py) plants twins in one batch.
+    classes = [c for c in poison.CANONICAL_POISON if c != "twin"]
     files = []
-    per = share(0.6) // 4
-    for n, variant in enumerate(["plain", "gzip", "truncated", "plain"]):
+    for n, (variant, part) in enumerate([("plain", 0.2), ("gzip", 0.2), ("truncated", 0.06), ("plain", 0.2)]):
+        per = share(part)
         plain = gen.canonical(f"canonical-{n}.jsonl", [gen.rnd.choice(classes) for _ in range(bad(per))], good=per - bad(per))
         files.append({"plain": lambda f: f, "gzip": gen.gzipped, "truncated": gen.truncated_gzip}[variant](plain))
     files.append(gen.not_gzip(gen.canonical("not-gzip.jsonl", [], good=50)))
