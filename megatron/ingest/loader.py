@@ -169,6 +169,7 @@ class _Lane:
     executor: ThreadPoolExecutor | None
     owns_conn: bool
     batch: list[tuple[Event | SolUsdPrice, str]] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)  # the batch's keys, in Loader._keys until it is flushed
     rejects: list[Reject] = field(default_factory=list)
     inflight: Future[None] | None = None
 
@@ -227,9 +228,11 @@ class Loader:
         self._lock = threading.Lock()  # counts are updated by the caller and by the lanes
         self._rejects: list[Reject] = []  # record-level rejects, written on conn
         self._prices: list[tuple[SolUsdPrice, str]] = []
-        # keys staged since the last flush, over prices and every lane: the in-batch duplicate
-        # check is global, so one key under two mints (two lanes) still loads once
+        # the keys of every batch being staged (each lane's and the prices'), checked before an event
+        # is routed to its lane: one key under two mints (two lanes) still loads once. A lane's keys
+        # leave when its batch is handed to the database; later copies are the database's to count.
         self._keys: dict[tuple[Any, ...], str] = {}
+        self._price_keys: list[tuple[Any, ...]] = []
         self._closed = False
         self._ended = False
         self.run_id: int = self._start_run(source)
@@ -298,13 +301,18 @@ class Loader:
         self._keys[key] = _what(event)
         if self._pipeline and isinstance(event, SolUsdPrice):
             self._prices.append((event, origin))
+            self._price_keys.append(key)
             if len(self._prices) >= self.batch_size:
-                self.flush()
+                self._flush_side()
+                self._heartbeat()
             return
         lane = self._lanes[0] if isinstance(event, SolUsdPrice) else self._lane_of(event)
         lane.batch.append((event, origin))
+        lane.keys.append(key)
         if len(lane.batch) >= self.batch_size:
-            self.flush()
+            self._flush_side()  # prices first: the lane's trades may need them
+            self._flush_lane(lane)
+            self._heartbeat()
 
     def add_all(self, events: Iterable[Event | SolUsdPrice], origin: str = "") -> None:
         for event in events:
@@ -323,8 +331,11 @@ class Loader:
         self._flush_side()
         for lane in self._lanes:
             self._flush_lane(lane)
-        self._keys.clear()
-        if self._pipeline:  # the heartbeat, and the counts of the batches done so far
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """Save the counts of the batches done so far (and so the run's heartbeat) on ``conn``."""
+        if self._pipeline:
             with self.conn.transaction():
                 self._save_counts("running")
 
@@ -334,6 +345,8 @@ class Loader:
             return
         prices, self._prices = self._prices, []
         rejects, self._rejects = self._rejects, []
+        self._forget(self._price_keys)
+        self._price_keys = []
         self._flush_batch(self.conn, prices, rejects)  # type: ignore[arg-type]
 
     def _flush_lane(self, lane: _Lane) -> None:
@@ -344,6 +357,8 @@ class Loader:
             return
         batch, rejects = lane.batch, lane.rejects
         lane.batch, lane.rejects = [], []
+        self._forget(lane.keys)
+        lane.keys = []
         lane.wait()
         if lane.executor is None:
             self._flush_batch(lane.conn, batch, rejects)
@@ -351,6 +366,10 @@ class Loader:
                 self._save_counts("running")
         else:
             lane.inflight = lane.executor.submit(self._flush_batch, lane.conn, batch, rejects)
+
+    def _forget(self, keys: list[tuple[Any, ...]]) -> None:
+        for key in keys:
+            del self._keys[key]
 
     def _flush_batch(
         self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject]
