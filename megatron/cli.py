@@ -28,6 +28,9 @@ class FriendlyGroup(click.Group):
         except MegatronError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             ctx.exit(1)
+        except db.LOST as exc:  # a command without its own wording for it
+            click.secho(f"error: {db.lost_connection(exc, 'the command')}", fg="red", err=True)
+            ctx.exit(1)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -108,7 +111,13 @@ def db_psql(args: tuple[str, ...]) -> None:
     state = cluster.load_state()
     if state and not db.external_url():
         psql = os.path.join(state.pg_bin, "psql")
-    os.execvp(psql, [psql, url, *args])
+    # the password travels in the environment (readable only by this user), never on the command
+    # line, where `ps` and /proc/PID/cmdline show it to everyone
+    conninfo, password = db.without_password(url)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    os.execvpe(psql, [psql, conninfo, *args], env)
 
 
 @db_group.command("reset")
@@ -238,14 +247,22 @@ def print_counts(run_id: int, counts: Counts) -> None:
 @click.option("--rpc", "rpc_url", metavar="URL", help="Pull from a Solana JSON-RPC node instead of files.")
 @click.option("--address", "addresses", multiple=True, metavar="ADDR",
               help="With --rpc: addresses to page (default: the pump.fun program); repeat for several mints.")
-@click.option("--limit", default=1000, show_default=True, help="With --rpc: transactions per address per run.")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="With --rpc: transactions per address per run.")
 @click.option("--backfill", is_flag=True, help="With --rpc: continue into the past from the oldest signature fetched.")
-@click.option("--concurrency", default=4, show_default=True, help="With --rpc: requests in flight.")
-@click.option("--rps", default=10.0, show_default=True, help="With --rpc: requests per second at most.")
-@click.option("--batch-size", default=25_000, show_default=True, help="Events per database transaction.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(min=1),
+              help="With --rpc: requests in flight.")
+@click.option("--rps", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="With --rpc: requests per second at most.")
+@click.option("--rpc-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="With --rpc: seconds to wait for the node's answer to one request.")
+@click.option("--rpc-retries", default=5, show_default=True, type=click.IntRange(min=0),
+              help="With --rpc: retries of a request after a 429, a 5xx, a timeout or a malformed answer.")
+@click.option("--batch-size", default=25_000, show_default=True, type=click.IntRange(min=1),
+              help="Events per database transaction.")
 def ingest_cmd(
     paths: tuple[str, ...], rpc_url: str | None, addresses: tuple[str, ...], limit: int, backfill: bool,
-    concurrency: int, rps: float, batch_size: int,
+    concurrency: int, rps: float, rpc_timeout: float, rpc_retries: int, batch_size: int,
 ) -> None:
     """Load files and folders (RPC JSON, Helius notifications, event log lines, canonical JSONL,
     SOL/USD CSV or Hermes JSON), or pull from an RPC node with --rpc."""
@@ -253,10 +270,12 @@ def ingest_cmd(
 
     if bool(paths) == bool(rpc_url):
         raise MegatronError("Give either PATH… to load files, or --rpc URL to pull from a node (not both, not neither).")
-    url = db.database_url()
-    with db.connect(url) as conn:
+    url = db.ingest_url()
+    with db.connect(url, autocommit=True) as conn:
         if rpc_url:
-            settings = rpc.RpcSettings(concurrency=concurrency, requests_per_second=rps)
+            settings = rpc.RpcSettings(
+                concurrency=concurrency, requests_per_second=rps, timeout=rpc_timeout, max_retries=rpc_retries
+            )
             with click.progressbar(length=limit * max(1, len(addresses)), label="fetching", file=sys.stderr) as bar:
                 last = [0]
 
@@ -266,7 +285,10 @@ def ingest_cmd(
 
                 result = rpc.pull(conn, rpc_url, addresses or (PUMPFUN_PROGRAM_ID,), limit=limit, backfill=backfill,
                                   settings=settings, batch_size=batch_size, on_progress=step)
-            click.echo(f"rpc: {result.signatures} signatures, {result.calls} calls ({result.retries} retried)")
+            click.echo(
+                f"rpc: {result.signatures} signatures, {result.retried_signatures} retried from earlier runs, "
+                f"{result.calls} calls ({result.retries} retried)"
+            )
             print_counts(result.run_id, result.counts)
             return
         todo = file_ingest.input_files(paths)
@@ -354,7 +376,7 @@ def simulate_cmd(tokens: int, days: float, seed: int, start: str | None, out: Pa
     if out is not None:
         run_simulation(None, tokens, days, seed, start, out, max_bytes, batch_size)
         return
-    with db.connect() as conn:
+    with db.connect(db.ingest_url(), autocommit=True) as conn:
         run_simulation(conn, tokens, days, seed, start, None, None, batch_size)
 
 
@@ -398,7 +420,7 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
     url = db.database_url()
     run_migrations(url)
     fixtures = fixtures or default_fixtures()
-    with db.connect(url) as conn:
+    with db.connect(db.ingest_url(), autocommit=True) as conn:
         if fixtures.exists():
             inputs = [p for p in (fixtures / "rpc", fixtures / "helius", fixtures / "logs") if p.exists()]
             click.echo(f"loading the real mainnet fixtures from {fixtures}")

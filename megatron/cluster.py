@@ -29,6 +29,7 @@ from megatron.paths import project_root
 
 DB_NAME = "megatron"
 DB_USER = "megatron"
+INGEST_USER = "megatron_loader"  # LOGIN role of the loader: a member of megatron_ingest (003_roles), nothing more
 DEFAULT_PORT = 54329
 SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes; keep room for ".s.PGSQL.NNNNN"
 
@@ -209,8 +210,9 @@ def _save_state(state: ClusterState) -> None:
     _state_file().write_text(json.dumps(dataclasses.asdict(state), indent=2) + "\n")
 
 
-def _password() -> str:
-    path = _password_file()
+def _password(path: Path | None = None) -> str:
+    """The generated password kept in ``path`` (default ``.megatron/password``), mode 0600."""
+    path = path or _password_file()
     if not path.exists():
         state_dir().mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -224,6 +226,44 @@ def url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
     if state is None:
         raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
     return f"postgresql://{DB_USER}:{quote(_password(), safe='')}@127.0.0.1:{state.port}/{dbname}"
+
+
+def _ingest_password_file() -> Path:
+    return state_dir() / "ingest-password"
+
+
+def ingest_url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
+    """The URL of the loader's own login role, created (or its password re-set) on the way."""
+    state = state or load_state()
+    if state is None:
+        raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
+    password = _password(_ingest_password_file())
+    ensure_login_role(url(state, dbname), INGEST_USER, password, "megatron_ingest")
+    return f"postgresql://{INGEST_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
+
+
+def ensure_login_role(admin_url: str, role: str, password: str, member_of: str) -> None:
+    """Create ``role`` (LOGIN, no other attribute) as a member of ``member_of`` with ``password``;
+    when it exists, set the password and the membership again. Needs a role with CREATEROLE."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("select 1 from pg_roles where rolname = %s", (member_of,)).fetchone() is None:
+            raise MegatronError(
+                f"The role {member_of} does not exist yet: run `megatron migrate` first, then load."
+            )
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        verb = "alter" if exists else "create"
+        try:
+            conn.execute(
+                sql.SQL(verb + " role {} login inherit nosuperuser nocreatedb nocreaterole password {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+        except psycopg.errors.DuplicateObject:  # created meanwhile by a concurrent command
+            conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(role), sql.Literal(password)))
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(member_of), sql.Identifier(role)))
 
 
 def _run(argv: list[str], what: str) -> subprocess.CompletedProcess[str]:

@@ -33,8 +33,47 @@ def database_url(*, start: bool = True) -> str:
     return cluster.url()
 
 
+def ingest_url() -> str:
+    """The server and role loading runs as: ``MEGATRON_INGEST_URL`` when set, else ``DATABASE_URL``,
+    else the embedded cluster as its ingest login role."""
+    value = os.environ.get("MEGATRON_INGEST_URL", "").strip()
+    if value:
+        return value
+    external = external_url()
+    if external:
+        return external
+    cluster.start()
+    return cluster.ingest_url()
+
+
 def with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(url, dbname=dbname)
+
+
+def with_user(url: str, user: str, password: str) -> str:
+    return make_conninfo(url, user=user, password=password)
+
+
+def without_password(url: str) -> tuple[str, str | None]:
+    """The connection string without its password, and the password (for PGPASSWORD)."""
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    return make_conninfo("", **params), None if password is None else str(password)
+
+
+LOST = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def lost_connection(exc: BaseException, during: str = "the load") -> MegatronError:
+    """The sentence for a connection that broke mid-work (the server stopped or was killed, or
+    the session was terminated): what happened and what to do."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    reason = lines[0] if lines else exc.__class__.__name__
+    return MegatronError(
+        f"The connection to the database was lost during {during} ({reason}). Every batch committed before "
+        "it is kept; once the database is back (`megatron db status` tells), run the same command again: "
+        "it loads only what is missing."
+    )
 
 
 def redact(url: str) -> str:

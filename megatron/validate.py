@@ -14,6 +14,7 @@ import re
 import types
 import typing
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, get_args, get_origin
 
 import base58
@@ -40,8 +41,19 @@ FUTURE_SLACK_SECONDS = 300
 MAX_TOKEN_AMOUNT = 10**15
 MAX_BASIS_POINTS = 10_000
 MAX_TX_INDEX = 2**31 - 1  # transactions.tx_index is an integer
-MAX_EVENT_INDEX = 2**32 - 1
+#: the columns decide the limits below (docs/canonical-events.md lists them):
+#: transactions.event_index is a smallint
+MAX_EVENT_INDEX = 2**15 - 1
+#: slot and transactions.transaction_fee are bigint
+MAX_BIGINT = 2**63 - 1
+#: tokens.decimals: SPL mints in use have at most 18 (amounts are stored with 6 decimals anyway)
+MAX_DECIMALS = 18
+#: text columns: tokens.name/symbol/uri, sol_usd_prices.source; fields not stored: MAX_TEXT_LENGTH
+TEXT_LIMITS = {"name": 100, "symbol": 10, "uri": 255, "source": 50}
 MAX_TEXT_LENGTH = 4096
+#: sol_usd_prices.price_usd and confidence are numeric(20, 6): below 10^14, six decimals kept
+MAX_PRICE = Decimal(10) ** 14
+PRICE_QUANTUM = Decimal("0.000001")
 
 _SIDES = ("buy", "sell")
 MIGRATION_PLATFORMS = frozenset({"pumpswap", "raydium", "raydium_cpmm"})
@@ -197,8 +209,9 @@ def _check_text(value: object, field: str) -> None:
         raise InvalidEvent("bad_field", f"{field} must be a string, got {type(value).__name__}")
     if "\x00" in value:
         raise InvalidEvent("bad_field", f"{field} contains a NUL character, which PostgreSQL text cannot store")
-    if len(value) > MAX_TEXT_LENGTH:
-        raise InvalidEvent("bad_field", f"{field} is {len(value)} characters long (limit {MAX_TEXT_LENGTH})")
+    limit = TEXT_LIMITS.get(field, MAX_TEXT_LENGTH)
+    if len(value) > limit:
+        raise InvalidEvent("too_long", f"{field} is {len(value)} characters long; the limit is {limit}")
 
 
 def validate_event(event: object, *, now: int | float | datetime) -> None:
@@ -215,10 +228,12 @@ def validate_event(event: object, *, now: int | float | datetime) -> None:
         raise InvalidEvent("unknown_kind", f"{type(event).__name__} is not a canonical event class")
     _validate_types(event)
     check_signature(event.signature)
-    if event.slot < 0 or event.slot > U64_MAX:
-        raise InvalidEvent("bad_slot", f"slot {event.slot} is not a non-negative u64")
+    if event.slot < 0 or event.slot > MAX_BIGINT:
+        raise InvalidEvent("bad_slot", f"slot {event.slot} is not between 0 and {MAX_BIGINT} (the largest bigint)")
     if event.event_index < 0 or event.event_index > MAX_EVENT_INDEX:
-        raise InvalidEvent("bad_field", f"event_index {event.event_index} is out of range")
+        raise InvalidEvent(
+            "out_of_range", f"event_index {event.event_index} is not between 0 and {MAX_EVENT_INDEX} (a smallint)"
+        )
     values = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
     if values.get("program") not in _PROGRAM_VALUES:
         raise InvalidEvent("bad_program", f"program {values.get('program')!r} is not one of {sorted(_PROGRAM_VALUES)}")
@@ -240,6 +255,9 @@ def validate_event(event: object, *, now: int | float | datetime) -> None:
     quote_mint = values.get("quote_mint")
     if quote_mint in (WSOL_MINT, SYSTEM_PROGRAM_ID):
         raise InvalidEvent("bad_address", f"quote_mint {quote_mint} means SOL and must be written as null")
+    tx_fee = values.get("tx_fee")
+    if isinstance(tx_fee, int) and tx_fee > MAX_BIGINT:
+        raise InvalidEvent("out_of_range", f"tx_fee {tx_fee} is above {MAX_BIGINT} (the largest bigint)")
     token_amount = values.get("token_amount")
     if isinstance(token_amount, int) and token_amount > MAX_TOKEN_AMOUNT:
         raise InvalidEvent(
@@ -252,8 +270,8 @@ def validate_event(event: object, *, now: int | float | datetime) -> None:
         if event.side not in _SIDES:
             raise InvalidEvent("bad_side", f"side {event.side!r} is neither 'buy' nor 'sell'")
     elif isinstance(event, TokenCreate):
-        if not 0 <= event.decimals <= 255:
-            raise InvalidEvent("bad_field", f"decimals {event.decimals} is not a u8")
+        if not 0 <= event.decimals <= MAX_DECIMALS:
+            raise InvalidEvent("out_of_range", f"decimals {event.decimals} is not between 0 and {MAX_DECIMALS}")
     elif isinstance(event, Migration):
         if event.platform not in MIGRATION_PLATFORMS:
             raise InvalidEvent("bad_field", f"platform {event.platform!r} is not one of {sorted(MIGRATION_PLATFORMS)}")
@@ -270,6 +288,16 @@ def _validate_price(event: SolUsdPrice, now_s: float) -> None:
             raise InvalidEvent("bad_price", f"{name} {value[:64]!r} is not a non-negative decimal number")
     if not _DECIMAL_TEXT.match(event.price_usd) or float(event.price_usd) <= 0 or math.isinf(float(event.price_usd)):
         raise InvalidEvent("bad_price", f"price_usd {event.price_usd!r} must be positive")
+    for name in ("price_usd", "confidence"):
+        value = getattr(event, name)
+        if value is None:
+            continue
+        number = Decimal(value)
+        stored = number.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP) if number < MAX_PRICE else number
+        if stored >= MAX_PRICE:
+            raise InvalidEvent("bad_price", f"{name} {value[:64]} is not below {MAX_PRICE:,} (numeric(20, 6))")
+        if name == "price_usd" and stored <= 0:
+            raise InvalidEvent("bad_price", f"price_usd {value} rounds to 0 at six decimals")
     _check_text(event.source, "source")
     if not event.source:
         raise InvalidEvent("bad_field", "source must not be empty")

@@ -952,3 +952,5 @@ alter function megatron.ingest_reprice_run() owner to megatron_owner;
 grant execute on function
 megatron.ingest_prepare(), megatron.ingest_apply(boolean), megatron.ingest_reprice_run()
 to megatron_ingest;
+-- ingest_apply() counts loaded rows past their table's drop_after
+grant select on megatron.hypertable_policies to megatron_ingest;

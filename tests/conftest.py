@@ -82,6 +82,17 @@ def template_db(server_url: str, run_id: str) -> Iterator[str]:
         drop_database(server_url, name)
 
 
+@pytest.fixture(scope="session")
+def ingest_role(server_url: str, template_db: str) -> tuple[str, str]:
+    """A LOGIN role that is a member of megatron_ingest and nothing more, as the loader runs in
+    production: (name, password). Roles are cluster-wide; its password is new each session."""
+    from megatron import cluster
+
+    role, password = "megatron_loader_test", secrets.token_urlsafe(18)
+    cluster.ensure_login_role(server_url, role, password, "megatron_ingest")
+    return role, password
+
+
 @pytest.fixture(scope="module")
 def database_url(server_url: str, template_db: str, run_id: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, fully migrated database for this test module."""

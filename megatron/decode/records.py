@@ -23,10 +23,11 @@ parsed becomes a record of kind ``"error"``; :func:`decode_record` turns it into
 from __future__ import annotations
 
 import base64
-import gzip
 import binascii
 import json
 import os
+import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,6 +92,22 @@ def _error(origin: str, text: str, reason: str, message: str) -> RawRecord:
     return RawRecord(origin, text, None, "error", {"reason": reason, "message": message})
 
 
+def raw_text(data: bytes) -> str:
+    """Bytes as text that keeps every byte: what is not UTF-8 becomes surrogate escapes, which the
+    loader stores verbatim (ingest_rejects.payload_bytes)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+_DIGITS = re.compile(r"value has (\d+) digits")
+
+
+def number_error(exc: ValueError) -> tuple[str, str]:
+    """The reject of JSON whose number Python refuses to read (more than 4300 digits)."""
+    found = _DIGITS.search(str(exc))
+    digits = f"{found.group(1)} digits" if found else "too many digits"
+    return "bad_field", f"a number in it has {digits}, more than any field can hold"
+
+
 def _classify(obj: Any, origin: str, text: str | None = None) -> Iterator[RawRecord]:
     """Records for one parsed JSON value (a document, a line, or an array element)."""
     raw = text if text is not None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
@@ -142,7 +159,7 @@ def _looks_like_lines(lines: list[str]) -> bool:
             try:
                 if isinstance(json.loads(line), dict):
                     return True
-            except json.JSONDecodeError:
+            except ValueError:  # not JSON, or a number of more than 4300 digits
                 pass
     return False
 
@@ -172,6 +189,9 @@ def records_from_text(text: str, origin: str, *, lines: bool = False) -> Iterato
             return
         yield from _records_from_lines(text_lines, origin)
         return
+    except ValueError as exc:
+        yield _error(origin, text, *number_error(exc))
+        return
     yield from _classify(doc, origin, text)
 
 
@@ -186,8 +206,7 @@ def _records_from_lines(lines: Iterable[str | bytes], origin: str) -> Iterator[R
             try:
                 line = raw_line.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                yield _error(where, raw_line.decode("utf-8", "replace"), "not_text",
-                             f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+                yield _error(where, raw_text(raw_line), "not_text", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
                 continue
         else:
             line = raw_line
@@ -217,6 +236,9 @@ def _records_from_lines(lines: Iterable[str | bytes], origin: str) -> Iterator[R
                 reason, message = _json_error(stripped, exc)
                 yield _error(where, line, reason, message)
                 continue
+            except ValueError as exc:
+                yield _error(where, line, *number_error(exc))
+                continue
             if isinstance(obj, list):  # one line is one record: arrays are not expanded here
                 yield RawRecord(where, line, obj, "unrecognized")
                 continue
@@ -241,6 +263,81 @@ def _iter_files(root: Path) -> Iterator[Path]:
         yield p
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+#: how much of a file that is not gzip a reject keeps
+RAW_CAP = 1 << 20
+
+
+class GzipLines:
+    """The lines of a gzip file, streamed, as bytes. Iteration stops at the first problem — not
+    gzip at all, corrupt, or cut short — and leaves it in :attr:`problem` as (reason, message,
+    raw bytes), so every line before it is still read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = 0
+        self.problem: tuple[str, str, bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            if fh.read(2) != GZIP_MAGIC:
+                fh.seek(0)
+                raw = fh.read(RAW_CAP)
+                kept = "" if len(raw) < RAW_CAP else f"; its first {RAW_CAP} bytes are kept"
+                self.problem = ("not_gzip", f"the file is named .gz but is not gzip (no 1f 8b magic bytes){kept}", raw)
+                return
+            fh.seek(0)
+            yield from self._lines(fh)
+
+    def _lines(self, fh: Any) -> Iterator[bytes]:
+        unzip = zlib.decompressobj(wbits=31)
+        pending = b""
+        while chunk := fh.read(1 << 16):
+            try:
+                data = unzip.decompress(chunk)
+                while unzip.eof and unzip.unused_data:  # concatenated gzip members
+                    rest, unzip = unzip.unused_data, zlib.decompressobj(wbits=31)
+                    data += unzip.decompress(rest)
+            except zlib.error as exc:
+                self.problem = ("bad_gzip", f"the gzip data is corrupt after {self.lines} lines ({exc})", pending)
+                return
+            *complete, pending = (pending + data).split(b"\n")
+            for line in complete:
+                self.lines += 1
+                yield line
+        if not unzip.eof:
+            self.problem = (
+                "truncated_gzip",
+                f"the gzip stream ends early, after {self.lines} lines; those were read, the cut line is kept here",
+                pending,
+            )
+        elif pending:
+            self.lines += 1
+            yield pending
+
+
+def _gzip_records(file: Path, origin: str, *, lines: bool) -> Iterator[RawRecord]:
+    reader = GzipLines(file)
+    if lines:
+        yield from _records_from_lines(reader, origin)
+    else:
+        data = b"\n".join(reader)
+        if reader.problem is None:
+            yield from _text_records(data, origin)
+    if reader.problem is not None:
+        reason, message, raw = reader.problem
+        yield _error(origin, raw_text(raw), reason, message)
+
+
+def _text_records(raw: bytes, origin: str) -> Iterator[RawRecord]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield _error(origin, raw_text(raw), "not_text", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return
+    yield from records_from_text(text, origin)
+
+
 def iter_records(path: str | os.PathLike[str]) -> Iterator[RawRecord]:
     """Records of a file, or of every readable file below a folder (recursive, sorted)."""
     root = Path(path)
@@ -248,20 +345,13 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[RawRecord]:
         raise FileNotFoundError(str(root))
     for file in _iter_files(root):
         origin = str(file)
-        if is_line_file(file):
-            opener = gzip.open if file.suffix.lower() == ".gz" else open
-            with opener(file, "rb") as fh:
+        if file.suffix.lower() == ".gz":
+            yield from _gzip_records(file, origin, lines=is_line_file(file))
+        elif is_line_file(file):
+            with file.open("rb") as fh:
                 yield from _records_from_lines(fh, origin)
-            continue
-        raw = gzip.decompress(file.read_bytes()) if file.suffix.lower() == ".gz" else file.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            yield _error(
-                origin, raw.decode("utf-8", "replace"), "not_text", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-            )
-            continue
-        yield from records_from_text(text, origin)
+        else:
+            yield from _text_records(file.read_bytes(), origin)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,4 +24,17 @@ def feed_record(loader: Loader, record: RawRecord, *, now: float, origin: str | 
     except RejectError as exc:
         loader.record_rejected(where, exc.reason_code, exc.message, record.text if payload is None else payload)
         return
+    except UNEXPECTED as exc:  # a decoder bug must not stop the run: keep the record and say so
+        loader.record_rejected(where, "undecodable", undecodable_message(where, exc),
+                               record.text if payload is None else payload)
+        return
     loader.add_all(events, where)
+
+
+#: errors a malformed record might still provoke inside the decoder
+UNEXPECTED = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
+
+
+def undecodable_message(where: str, exc: BaseException) -> str:
+    return (f"{where}: the decoder could not read this record ({exc.__class__.__name__}: {str(exc)[:300]}); "
+            "it is kept here, please report it")

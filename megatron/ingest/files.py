@@ -9,11 +9,12 @@ from pathlib import Path
 
 import psycopg
 
+from megatron import db
 from megatron.decode import iter_records
 from megatron.decode.records import READ_SUFFIXES
 from megatron.errors import MegatronError
 from megatron.ingest import prices
-from megatron.ingest.feed import feed_record
+from megatron.ingest.feed import UNEXPECTED, feed_record, undecodable_message
 from megatron.ingest.loader import DEFAULT_BATCH_SIZE, Counts, Loader
 from megatron.validate import RejectError, validate_event
 
@@ -79,6 +80,9 @@ def _load_file(loader: Loader, path: Path, *, now: float, advance: Callable[[int
             except RejectError as exc:
                 loader.record_rejected(origin, exc.reason_code, exc.with_origin(origin).message, raw)
                 continue
+            except UNEXPECTED as exc:
+                loader.record_rejected(origin, "undecodable", undecodable_message(origin, exc), raw)
+                continue
             loader.add(item, origin)
         return
     for record in iter_records(path):
@@ -98,9 +102,12 @@ def ingest_paths(
     """Load every record of the given paths. Returns (run id, counts)."""
     files = input_files(paths)
     clock = time.time() if now is None else now
-    loader = Loader(conn, source="files: " + ", ".join(str(p) for p in paths)[:500], batch_size=batch_size)
-    with loader:
-        for path in files:
-            load_file(loader, path, now=clock, on_bytes=on_bytes)
+    try:
+        loader = Loader(conn, source="files: " + ", ".join(str(p) for p in paths)[:500], batch_size=batch_size)
+        with loader:
+            for path in files:
+                load_file(loader, path, now=clock, on_bytes=on_bytes)
+    except db.LOST as exc:
+        raise db.lost_connection(exc) from None
     return loader.run_id, loader.counts
 

@@ -10,6 +10,8 @@ Every record read ends up counted exactly once: loaded, already there, skipped o
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import threading
 import time
 import zlib
@@ -28,8 +30,9 @@ from megatron.events import CurveComplete, Event, Migration, SolUsdPrice, TokenC
 DEFAULT_BATCH_SIZE = 25_000
 DEADLOCK_RETRIES = 5
 
-# errors caused by the content of some row, not by the database or the connection
-ROW_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError)
+# errors caused by the content of some row, not by the database or the connection: the database's
+# refusals, and a value that does not fit its binary COPY type (an int8 above 2^63 - 1)
+ROW_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError, OverflowError)
 
 _TEXT, _INT8, _INT4, _NUMERIC = "text", "int8", "int4", "numeric"
 
@@ -112,10 +115,30 @@ def _row(event: Event | SolUsdPrice) -> tuple[Any, ...]:
     raise TypeError(f"not a canonical event: {type(event).__name__}")
 
 
+# events of these kinds share one table keyed by (signature, event_index)
+_KEY_FAMILY = {"trade": "trade", "token_create": "token_create", "curve_complete": "graduation",
+               "migration": "graduation"}
+
+
 def _key(event: Event | SolUsdPrice) -> tuple[Any, ...]:
+    """An event's identity, as its table keys it: (signature, event_index) within the table its kind is
+    stored in, whatever its mint; a price's (time, source). Two kinds in different tables never collide:
+    which one a batch kept would depend on how the input was split into batches."""
     if isinstance(event, SolUsdPrice):
         return ("price", event.price_time, event.source)
-    return (event.kind, event.signature, event.event_index)
+    return (_KEY_FAMILY[event.kind], event.signature, event.event_index)
+
+
+def _what(event: Event | SolUsdPrice) -> str:
+    if isinstance(event, SolUsdPrice):
+        return f"{event.kind} {event.price_time} from {event.source}"
+    return f"{event.kind} of mint {getattr(event, 'mint', '?')}"
+
+
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL text can hold it: NUL as the four characters ``\\x00``, bytes that
+    were not UTF-8 (surrogate escapes) as ``\\xNN``."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass
@@ -147,6 +170,14 @@ class Reject:
     reason: str
     message: str
     payload: str | None
+    raw: bytes | None = None  # the input's bytes, when they are not text PostgreSQL can store
+
+    def row(self, run_id: int) -> tuple[Any, ...]:
+        payload, raw = self.payload, self.raw
+        if payload is not None and storable_text(payload) != payload:
+            raw = raw if raw is not None else payload.encode("utf-8", "surrogateescape")
+            payload = storable_text(payload)
+        return (run_id, storable_text(self.origin), self.reason, storable_text(self.message), payload, raw)
 
 
 @dataclass
@@ -157,7 +188,7 @@ class _Lane:
     executor: ThreadPoolExecutor | None
     owns_conn: bool
     batch: list[tuple[Event | SolUsdPrice, str]] = field(default_factory=list)
-    keys: set[tuple[Any, ...]] = field(default_factory=set)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)  # the batch's keys, in Loader._keys until it is flushed
     rejects: list[Reject] = field(default_factory=list)
     inflight: Future[None] | None = None
 
@@ -166,6 +197,12 @@ class _Lane:
         if self.inflight is not None:
             inflight, self.inflight = self.inflight, None
             inflight.result()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for ingest_runs.error."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else exc.__class__.__name__)[:2000]
 
 
 def _open_like(conn: psycopg.Connection) -> psycopg.Connection:
@@ -210,14 +247,14 @@ class Loader:
         self._lock = threading.Lock()  # counts are updated by the caller and by the lanes
         self._rejects: list[Reject] = []  # record-level rejects, written on conn
         self._prices: list[tuple[SolUsdPrice, str]] = []
-        self._price_keys: set[tuple[Any, ...]] = set()
-        with conn.transaction():
-            row = conn.execute(
-                "insert into megatron.ingest_runs (source) values (%s) returning run_id", (source,)
-            ).fetchone()
-            assert row is not None
-            self.run_id: int = row[0]
-            conn.execute("select megatron.ingest_prepare()")
+        # the keys of every batch being staged (each lane's and the prices'), checked before an event
+        # is routed to its lane: one key under two mints (two lanes) still loads once. A lane's keys
+        # leave when its batch is handed to the database; later copies are the database's to count.
+        self._keys: dict[tuple[Any, ...], str] = {}
+        self._price_keys: list[tuple[Any, ...]] = []
+        self._closed = False
+        self._ended = False
+        self.run_id: int = self._start_run(source)
         self._pipeline = pipeline
         if not pipeline:
             self._lanes = [_Lane(conn, None, owns_conn=False)]
@@ -229,6 +266,21 @@ class Loader:
                     lane_conn.execute("select megatron.ingest_prepare()")
                 executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"megatron-loader-{n}")
                 self._lanes.append(_Lane(lane_conn, executor, owns_conn=True))
+
+    def _start_run(self, source: str) -> int:
+        """The run's row, and the advisory lock that says it is alive while this session lasts;
+        runs whose loaders went away without finishing are marked abandoned first."""
+        with self.conn.transaction():
+            self.conn.execute("select megatron.ingest_mark_abandoned()")
+            row = self.conn.execute(
+                "insert into megatron.ingest_runs (source, client_pid, client_host, backend_pid, heartbeat_at) "
+                "values (%s, %s, %s, pg_backend_pid(), now()) returning run_id",
+                (source, os.getpid(), socket.gethostname()[:200]),
+            ).fetchone()
+            assert row is not None
+            self.conn.execute("select pg_advisory_lock(megatron.ingest_run_lock_class(), %s)", (row[0],))
+            self.conn.execute("select megatron.ingest_prepare()")
+        return int(row[0])
 
     # -- input --------------------------------------------------------------------------------
 
@@ -248,31 +300,38 @@ class Loader:
     def add(self, event: Event | SolUsdPrice, origin: str = "") -> None:
         """Stage one (already validated) event."""
         key = _key(event)
-        side_price = self._pipeline and isinstance(event, SolUsdPrice)
-        lane = self._lanes[0] if isinstance(event, SolUsdPrice) else self._lane_of(event)
-        keys = self._price_keys if side_price else lane.keys
-        duplicate = key in keys
+        first = self._keys.get(key)
         with self._lock:
             self.counts.events_read += 1
             self.counts.by_kind.setdefault(event.kind, [0, 0])[0] += 1
-            if duplicate:
+            if first is not None:
                 self.counts.events_rejected += 1
-        if duplicate:
-            what = f"{event.kind} {key[1]} from {key[2]}" if isinstance(event, SolUsdPrice) else (
-                f"{event.kind} event {key[2]} of transaction {key[1]}"
+        if first is not None:
+            what = f"{key[1]} {key[2]}" if isinstance(event, SolUsdPrice) else (
+                f"event {key[2]} of transaction {key[1]}"
             )
-            self._rejects.append(
-                Reject(origin, "duplicate_in_batch", f"{what} appears twice in the same batch; the first was kept", event.to_json())
-            )
+            self._rejects.append(Reject(
+                origin, "duplicate_in_batch",
+                f"{origin + ': ' if origin else ''}{what} appears twice in the same batch ({first}, then "
+                f"{_what(event)}); the first was kept",
+                event.to_json(),
+            ))
             return
-        keys.add(key)
-        if side_price:
-            assert isinstance(event, SolUsdPrice)
+        self._keys[key] = _what(event)
+        if self._pipeline and isinstance(event, SolUsdPrice):
             self._prices.append((event, origin))
+            self._price_keys.append(key)
+            if len(self._prices) >= self.batch_size:
+                self._flush_side()
+                self._heartbeat()
             return
+        lane = self._lanes[0] if isinstance(event, SolUsdPrice) else self._lane_of(event)
         lane.batch.append((event, origin))
+        lane.keys.append(key)
         if len(lane.batch) >= self.batch_size:
+            self._flush_side()  # prices first: the lane's trades may need them
             self._flush_lane(lane)
+            self._heartbeat()
 
     def add_all(self, events: Iterable[Event | SolUsdPrice], origin: str = "") -> None:
         for event in events:
@@ -290,36 +349,37 @@ class Loader:
         """Hand every staged event to the database (lanes apply in the background)."""
         self._flush_side()
         for lane in self._lanes:
-            self._flush_lane(lane, side_done=True)
+            self._flush_lane(lane)
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """Save the counts of the batches done so far (and so the run's heartbeat) on ``conn``."""
+        if self._pipeline:
+            with self.conn.transaction():
+                self._save_counts("running")
 
     def _flush_side(self) -> None:
         """Prices and record-level rejects, on ``conn``, synchronously."""
         if not (self._prices or self._rejects) or not self._pipeline:
             return
-        prices, self._prices, self._price_keys = self._prices, [], set()
+        prices, self._prices = self._prices, []
         rejects, self._rejects = self._rejects, []
-        accepted = 0
-        with self.conn.transaction():
-            # stored trades these prices answer are repriced once at the end (finish): lanes are
-            # writing trades concurrently, and repricing them here would race with those writes
-            accepted = self._apply(self.conn, prices, reprice=False)  # type: ignore[arg-type]
-            self._write_rejects(self.conn, rejects)
-        with self._lock:
-            self.counts.events_accepted += accepted
-            self.counts.events_duplicate += len(prices) - accepted
-        with self.conn.transaction():
-            self._save_counts("running")
+        self._forget(self._price_keys)
+        self._price_keys = []
+        # stored trades these prices answer are repriced once at the end (finish): lanes are writing
+        # trades concurrently, and repricing them here could deadlock with those writes
+        self._flush_batch(self.conn, prices, rejects, reprice=False)  # type: ignore[arg-type]
 
-    def _flush_lane(self, lane: _Lane, *, side_done: bool = False) -> None:
-        if not side_done:
-            self._flush_side()
+    def _flush_lane(self, lane: _Lane) -> None:
         if not self._pipeline and self._rejects:  # inline: record rejects travel with the batch
             lane.rejects.extend(self._rejects)
             self._rejects = []
         if not lane.batch and not lane.rejects:
             return
         batch, rejects = lane.batch, lane.rejects
-        lane.batch, lane.rejects, lane.keys = [], [], set()
+        lane.batch, lane.rejects = [], []
+        self._forget(lane.keys)
+        lane.keys = []
         lane.wait()
         if lane.executor is None:
             self._flush_batch(lane.conn, batch, rejects)
@@ -328,32 +388,39 @@ class Loader:
         else:
             lane.inflight = lane.executor.submit(self._flush_batch, lane.conn, batch, rejects)
 
+    def _forget(self, keys: list[tuple[Any, ...]]) -> None:
+        for key in keys:
+            del self._keys[key]
+
     def _flush_batch(
-        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject]
+        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject], *,
+        reprice: bool = True,
     ) -> None:
+        refused: list[Reject] = []
         try:
-            accepted = self._apply_retrying(conn, batch)
+            accepted = self._apply_retrying(conn, batch, reprice=reprice)
         except ROW_ERRORS as exc:
             # A row the database refuses (a CHECK, a length) would sink the whole batch:
             # find it by halving, reject it with the database's own words, load the rest.
-            accepted = self._apply_isolating(conn, batch, exc, rejects)
-        refused = sum(1 for r in rejects if r.reason == "database_rejected")
-        if rejects:
+            accepted = self._apply_isolating(conn, batch, exc, refused, reprice=reprice)
+        if rejects or refused:
             with conn.transaction():
-                self._write_rejects(conn, rejects)
+                self._write_rejects(conn, rejects + refused)
         with self._lock:
             self.counts.events_accepted += accepted
-            self.counts.events_rejected += refused
-            self.counts.events_duplicate += len(batch) - accepted - refused
+            self.counts.events_rejected += len(refused)
+            self.counts.events_duplicate += len(batch) - accepted - len(refused)
 
-    def _apply_retrying(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]]) -> int:
+    def _apply_retrying(
+        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], *, reprice: bool = True
+    ) -> int:
         """One batch in one transaction. Another loader writing the same tokens at the same time can
         make PostgreSQL abort one of two waiting transactions (a deadlock); the batch is then simply
         applied again, since applying is idempotent and order-free."""
         for attempt in range(DEADLOCK_RETRIES):
             try:
                 with conn.transaction():
-                    return self._apply(conn, batch)
+                    return self._apply(conn, batch, reprice=reprice)
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 if attempt == DEADLOCK_RETRIES - 1:
                     raise
@@ -364,9 +431,9 @@ class Loader:
         if rejects:
             with conn.cursor() as cur:
                 cur.executemany(
-                    "insert into megatron.ingest_rejects (run_id, origin, reason, message, payload) "
-                    "values (%s, %s, %s, %s, %s) on conflict do nothing",
-                    [(self.run_id, r.origin, r.reason, r.message, r.payload) for r in rejects],
+                    "insert into megatron.ingest_rejects (run_id, origin, reason, message, payload, payload_bytes) "
+                    "values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
+                    [r.row(self.run_id) for r in rejects],
                 )
 
     def _apply(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], *,
@@ -404,14 +471,14 @@ class Loader:
         return accepted
 
     def _apply_isolating(
-        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], error: psycopg.Error,
-        rejects: list[Reject],
+        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], error: Exception,
+        rejects: list[Reject], *, reprice: bool = True,
     ) -> int:
         if len(batch) == 1:
             event, origin = batch[0]
-            diag = error.diag
-            what = diag.message_primary or str(error).splitlines()[0]
-            where = f" (constraint {diag.constraint_name})" if diag.constraint_name else ""
+            diag = error.diag if isinstance(error, psycopg.Error) else None
+            what = (diag.message_primary if diag else None) or describe_error(error)
+            where = f" (constraint {diag.constraint_name})" if diag and diag.constraint_name else ""
             rejects.append(
                 Reject(origin, "database_rejected", f"{origin}: the database refused this {event.kind}: {what}{where}", event.to_json())
             )
@@ -421,12 +488,15 @@ class Loader:
         for part in (batch[:half], batch[half:]):
             try:
                 with conn.transaction():
-                    accepted += self._apply(conn, part)
+                    accepted += self._apply(conn, part, reprice=reprice)
             except ROW_ERRORS as exc:
-                accepted += self._apply_isolating(conn, part, exc, rejects)
+                accepted += self._apply_isolating(conn, part, exc, rejects, reprice=reprice)
         return accepted
 
     def _close_lanes(self, *, raise_errors: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
         first: BaseException | None = None
         for lane in self._lanes:
             try:
@@ -440,15 +510,15 @@ class Loader:
         if first is not None and raise_errors:
             raise first
 
-    def _save_counts(self, status: str, error: str | None = None) -> None:
+    def _save_counts(self, status: str, error: str | None = None, conn: psycopg.Connection | None = None) -> None:
         with self._lock:
             c = dataclasses.replace(self.counts)
-        self.conn.execute(
+        (conn or self.conn).execute(
             """
             update megatron.ingest_runs set
                 records_read = %s, records_skipped = %s, records_rejected = %s,
                 events_read = %s, events_accepted = %s, events_duplicate = %s, events_rejected = %s,
-                status = %s, error = %s,
+                status = %s, error = %s, heartbeat_at = now(),
                 finished_at = case when %s = 'running' then null else now() end
             where run_id = %s
             """,
@@ -456,31 +526,54 @@ class Loader:
              c.events_duplicate, c.events_rejected, status, error, status, self.run_id),
         )
 
+    def _end(self, status: str, error: str | None = None) -> None:
+        """Record the outcome and let go of the run's lock."""
+        with self.conn.transaction():
+            self._save_counts(status, error)
+            self.conn.execute("select pg_advisory_unlock(megatron.ingest_run_lock_class(), %s)", (self.run_id,))
+        self._ended = True
+
     def finish(self) -> Counts:
+        """Flush everything and mark the run succeeded; on any error mark it failed and re-raise."""
         try:
             self.flush()
-        finally:
             self._close_lanes(raise_errors=True)
-        with self.conn.transaction():
-            # lanes may have stored trades before a price of this run was visible to them
-            row = self.conn.execute("select megatron.ingest_reprice_run()").fetchone()
-            self.counts.repriced = int(row[0]) if row and row[0] is not None else 0
-            if self.counts.expiring:
-                self.counts.retention = {
-                    str(table): str(drop_after)
-                    for table, drop_after in self.conn.execute(
-                        "select hypertable::text, drop_after::text from megatron.hypertable_policies "
-                        "where drop_after is not null"
-                    )
-                }
-            self._save_counts("done")
+            with self.conn.transaction():
+                # lanes may have stored trades before a price of this run was visible to them
+                row = self.conn.execute("select megatron.ingest_reprice_run()").fetchone()
+                self.counts.repriced = int(row[0]) if row and row[0] is not None else 0
+                if self.counts.expiring:
+                    self.counts.retention = {
+                        str(table): str(drop_after)
+                        for table, drop_after in self.conn.execute(
+                            "select hypertable::text, drop_after::text from megatron.hypertable_policies "
+                            "where drop_after is not null"
+                        )
+                    }
+            self._end("succeeded")
+        except BaseException as exc:
+            self.fail(describe_error(exc))
+            raise
         return self.counts
 
     def fail(self, error: str) -> None:
+        """Mark the run failed with ``error``. When the connection is gone, a new one records it;
+        when the server is gone too, the run is left to be recognised as abandoned."""
+        if self._ended:
+            return
         self._close_lanes(raise_errors=False)
-        self.conn.rollback()
-        with self.conn.transaction():
-            self._save_counts("failed", error)
+        try:
+            self.conn.rollback()
+            self._end("failed", error)
+            return
+        except psycopg.Error:
+            pass
+        try:
+            with _open_like(self.conn) as conn, conn.transaction():
+                self._save_counts("failed", error, conn)
+            self._ended = True
+        except psycopg.Error:
+            pass  # the server is unreachable: its lock went with the session, so the run reads as abandoned
 
     def __enter__(self) -> Loader:
         return self
@@ -489,4 +582,4 @@ class Loader:
         if exc is None:
             self.finish()
         else:
-            self.fail(str(exc)[:2000])
+            self.fail(describe_error(exc))

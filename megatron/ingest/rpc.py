@@ -12,6 +12,7 @@ an interrupted or repeated pull resumes: a normal run fetches what is newer than
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 
+from megatron import db
 from megatron.decode.records import records_from_text
 from megatron.errors import MegatronError
 from megatron.events import PUMPFUN_PROGRAM_ID
@@ -38,6 +40,7 @@ class RpcSettings:
     concurrency: int = 4
     requests_per_second: float = 10.0
     max_retries: int = 5
+    max_attempts: int = 10  # runs that try a signature of the retry set before it is left alone
     backoff_base: float = 0.5  # seconds; doubled each retry, with jitter, capped at backoff_max
     backoff_max: float = 30.0
     timeout: float = 30.0
@@ -73,6 +76,7 @@ class PullResult:
     run_id: int
     counts: Counts
     signatures: int = 0
+    retried_signatures: int = 0  # taken from megatron.rpc_retries (failed in an earlier run)
     calls: int = 0
     retries: int = 0
     per_address: dict[str, int] = field(default_factory=dict)
@@ -169,14 +173,27 @@ class RpcClient:
                     code = err.get("code") if isinstance(err, dict) else None
                     raise RpcError(f"{method}: {error}", retryable=code in (-32005, -32004, 429), status=status)
                 return payload.get("result")
+            except httpx.TimeoutException as exc:
+                error = _timeout_sentence(exc, self.settings.timeout)
+                raise RpcError(f"{method}: {error}", retryable=True) from None
             except httpx.HTTPError as exc:
-                error = f"{exc.__class__.__name__}: {exc}"[:500]
+                error = (f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__)[:500]
                 raise RpcError(f"{method}: {error}", retryable=True) from None
             finally:
                 self.total_calls += 1
                 self.calls.append(
                     CallRecord(at, method, status, int((time.perf_counter() - started) * 1000), error, method, token_mint)
                 )
+
+
+def _timeout_sentence(exc: httpx.TimeoutException, timeout: float) -> str:
+    what = {
+        httpx.ConnectTimeout: "connect timeout",
+        httpx.ReadTimeout: "read timeout",
+        httpx.WriteTimeout: "write timeout",
+        httpx.PoolTimeout: "connection pool timeout",
+    }.get(type(exc), "timeout")
+    return f"the node did not answer within {timeout:g} s ({what}; --rpc-timeout sets the limit)"
 
 
 def _save_calls(conn: psycopg.Connection, provider: str, calls: list[CallRecord]) -> None:
@@ -191,25 +208,76 @@ def _save_calls(conn: psycopg.Connection, provider: str, calls: list[CallRecord]
     calls.clear()
 
 
-def _cursor(conn: psycopg.Connection, address: str) -> tuple[str | None, str | None]:
-    row = conn.execute(
-        "select newest_signature, oldest_signature from megatron.rpc_cursors where address = %s", (address,)
-    ).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+@dataclass
+class Cursor:
+    """Where the RPC source stands on one address (megatron.rpc_cursors), newest first:
+    everything from ``newest`` down to ``oldest`` is fetched except the gap (older than
+    ``gap_before``, newer than ``gap_until``), which the next runs fetch before anything newer."""
+
+    newest: str | None = None
+    oldest: str | None = None
+    gap_before: str | None = None
+    gap_until: str | None = None
 
 
-def _save_cursor(conn: psycopg.Connection, address: str, newest: str | None, oldest: str | None) -> None:
+def load_cursor(conn: psycopg.Connection, address: str) -> Cursor:
+    with conn.transaction():  # never leave an implicit transaction open: it would swallow every later commit
+        row = conn.execute(
+            "select newest_signature, oldest_signature, gap_before, gap_until from megatron.rpc_cursors "
+            "where address = %s",
+            (address,),
+        ).fetchone()
+    return Cursor(*row) if row else Cursor()
+
+
+def _save_cursor(conn: psycopg.Connection, address: str, cursor: Cursor) -> None:
     conn.execute(
         """
-        insert into megatron.rpc_cursors (address, newest_signature, oldest_signature)
-        values (%s, %s, %s)
+        insert into megatron.rpc_cursors (address, newest_signature, oldest_signature, gap_before, gap_until)
+        values (%s, %s, %s, %s, %s)
         on conflict (address) do update set
-            newest_signature = coalesce(excluded.newest_signature, megatron.rpc_cursors.newest_signature),
-            oldest_signature = coalesce(excluded.oldest_signature, megatron.rpc_cursors.oldest_signature),
+            newest_signature = excluded.newest_signature,
+            oldest_signature = excluded.oldest_signature,
+            gap_before = excluded.gap_before,
+            gap_until = excluded.gap_until,
             updated_at = now()
         """,
-        (address, newest, oldest),
+        (address, cursor.newest, cursor.oldest, cursor.gap_before, cursor.gap_until),
     )
+
+
+def _waiting_retries(conn: psycopg.Connection, address: str, limit: int, max_attempts: int) -> list[str]:
+    with conn.transaction():
+        rows = conn.execute(
+            "select signature from megatron.rpc_retries where address = %s and attempts < %s "
+            "order by first_failed_at, signature limit %s",
+            (address, max_attempts, limit),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _save_retries(
+    conn: psycopg.Connection, address: str, failed: list[tuple[str, str, str]], fetched: list[str]
+) -> None:
+    """Failed signatures join (or stay in) the retry set with one more attempt; fetched ones leave it."""
+    if failed:
+        with conn.cursor() as cur:
+            cur.executemany(
+                """
+                insert into megatron.rpc_retries as r (address, signature, reason, last_error)
+                values (%s, %s, %s, %s)
+                on conflict (address, signature) do update set
+                    attempts = r.attempts + 1,
+                    reason = excluded.reason,
+                    last_error = excluded.last_error,
+                    last_failed_at = now()
+                """,
+                [(address, sig, reason, error[:2000]) for sig, reason, error in failed],
+            )
+    if fetched:
+        conn.execute(
+            "delete from megatron.rpc_retries where address = %s and signature = any(%s)", (address, fetched)
+        )
 
 
 async def _signatures(
@@ -237,6 +305,102 @@ async def _signatures(
     return found[:limit]
 
 
+async def _plan(
+    client: RpcClient, address: str, cursor: Cursor, *, limit: int, backfill: bool
+) -> tuple[list[dict[str, Any]], Cursor]:
+    """The signatures this run fetches (newest first, at most ``limit``) and the cursor after them.
+
+    A backfill continues before ``oldest``. A normal run first works through the gap a
+    limited run left, then takes what is newer than ``newest``; when that reaches the limit
+    before ``newest``, the rest becomes the gap, so no signature is ever passed over.
+    """
+    after = dataclasses.replace(cursor)
+    if backfill and cursor.oldest:
+        sigs = await _signatures(client, address, until=None, before=cursor.oldest, limit=limit)
+        if sigs:
+            after.oldest = sigs[-1]["signature"]
+        return sigs, after
+    sigs = []
+    budget = limit
+    if cursor.gap_before:
+        part = await _signatures(client, address, until=cursor.gap_until, before=cursor.gap_before, limit=budget)
+        sigs.extend(part)
+        if len(part) < budget:
+            after.gap_before = after.gap_until = None
+        else:
+            after.gap_before = part[-1]["signature"]
+        budget -= len(part)
+    if after.gap_before is None and budget > 0:
+        part = await _signatures(client, address, until=cursor.newest, before=None, limit=budget)
+        if part:
+            if cursor.newest is None:
+                after.oldest = part[-1]["signature"]
+            elif len(part) == budget:
+                after.gap_before, after.gap_until = part[-1]["signature"], cursor.newest
+            after.newest = part[0]["signature"]
+        sigs = part + sigs
+    return sigs, after
+
+
+@dataclass
+class _Fetched:
+    """What became of one address's getTransaction calls in this run."""
+
+    fetched: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (signature, reason, error)
+
+
+async def _fetch_all(
+    client: RpcClient, loader: Loader, conn: psycopg.Connection, sigs: list[dict[str, Any]], *, now: float,
+    on_progress: Callable[[int, int], None] | None,
+) -> _Fetched:
+    settings = client.settings
+    outcome = _Fetched()
+
+    async def fetch(sig: dict[str, Any]) -> tuple[str, Any, RpcError | None]:
+        params = [sig["signature"], {
+            "encoding": "jsonParsed",
+            "maxSupportedTransactionVersion": settings.max_transaction_version,
+            "commitment": settings.commitment,
+        }]
+        try:
+            return sig["signature"], await client.call("getTransaction", params), None
+        except RpcError as exc:
+            return sig["signature"], None, exc
+
+    # bounded fan-out: at most 4 × concurrency transactions in flight
+    window = max(1, settings.concurrency * 4)
+    done = 0
+    for start in range(0, len(sigs), window):
+        chunk = sigs[start:start + window]
+        for _ in (s for s in chunk if s.get("err") is not None):  # failed on chain: skipped, not fetched
+            loader.record_read()
+            loader.record_skipped()
+        chunk_ok = [s for s in chunk if s.get("err") is None]
+        for signature, tx, err in await asyncio.gather(*(fetch(s) for s in chunk_ok)):
+            loader.record_read()
+            origin = f"rpc:getTransaction:{signature}"
+            if err is not None:
+                loader.record_rejected(origin, "rpc_error", f"{origin}: {err}; a later run retries it", None)
+                outcome.failed.append((signature, "rpc_error", str(err)))
+                continue
+            if tx is None:
+                message = "the node has no such transaction (pruned or not yet visible); a later run retries it"
+                loader.record_rejected(origin, "not_found", f"{origin}: {message}", None)
+                outcome.failed.append((signature, "not_found", message))
+                continue
+            outcome.fetched.append(signature)
+            text = json.dumps({"jsonrpc": "2.0", "result": tx}, separators=(",", ":"))
+            for record in records_from_text(text, origin):
+                feed_record(loader, record, now=now, origin=origin, payload=text)
+        done += len(chunk)
+        with conn.transaction():
+            _save_calls(conn, client.provider, client.calls)
+        if on_progress:
+            on_progress(done, len(sigs))
+    return outcome
+
+
 async def _pull(
     conn: psycopg.Connection,
     url: str,
@@ -249,6 +413,11 @@ async def _pull(
     now: float,
     on_progress: Callable[[int, int], None] | None,
 ) -> PullResult:
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise MegatronError(
+            "The RPC source was given a connection inside an open transaction; nothing it commits would be kept. "
+            "Commit or roll back first."
+        )
     client = RpcClient(url, settings)
     # not pipelined: this function also writes api_credit_usage and cursors on the same connection
     loader = Loader(conn, source=f"rpc: {client.provider} {', '.join(addresses)}"[:500], batch_size=batch_size,
@@ -256,66 +425,30 @@ async def _pull(
     result = PullResult(run_id=loader.run_id, counts=loader.counts)
     try:
         for address in addresses:
-            newest, oldest = _cursor(conn, address)
-            if backfill and oldest:
-                sigs = await _signatures(client, address, until=None, before=oldest, limit=limit)
-            else:
-                sigs = await _signatures(client, address, until=newest, before=None, limit=limit)
+            cursor = load_cursor(conn, address)
+            retry = _waiting_retries(conn, address, limit, settings.max_attempts)
+            sigs, after = await _plan(client, address, cursor, limit=limit, backfill=backfill)
+            listed = {s["signature"] for s in sigs}
+            todo = sigs + [{"signature": s} for s in retry if s not in listed]
             result.per_address[address] = len(sigs)
             result.signatures += len(sigs)
-            done = 0
-
-            async def fetch(sig: dict[str, Any]) -> tuple[str, Any, RpcError | None]:
-                params = [sig["signature"], {
-                    "encoding": "jsonParsed",
-                    "maxSupportedTransactionVersion": settings.max_transaction_version,
-                    "commitment": settings.commitment,
-                }]
-                try:
-                    return sig["signature"], await client.call("getTransaction", params), None
-                except RpcError as exc:
-                    return sig["signature"], None, exc
-
-            # bounded fan-out: at most 4 × concurrency transactions in flight
-            window = max(1, settings.concurrency * 4)
-            for start in range(0, len(sigs), window):
-                chunk = sigs[start:start + window]
-                failed = [s for s in chunk if s.get("err") is not None]
-                for _ in failed:  # failed on chain: counted as skipped, not fetched (saves credits)
-                    loader.record_read()
-                    loader.record_skipped()
-                chunk_ok = [s for s in chunk if s.get("err") is None]
-                for signature, tx, err in await asyncio.gather(*(fetch(s) for s in chunk_ok)):
-                    loader.record_read()
-                    origin = f"rpc:getTransaction:{signature}"
-                    if err is not None:
-                        loader.record_rejected(origin, "rpc_error", f"{origin}: {err}", None)
-                        continue
-                    if tx is None:
-                        loader.record_rejected(origin, "not_found", f"{origin}: the node has no such transaction (pruned or not yet confirmed)", None)
-                        continue
-                    text = json.dumps({"jsonrpc": "2.0", "result": tx}, separators=(",", ":"))
-                    for record in records_from_text(text, origin):
-                        feed_record(loader, record, now=now, origin=origin, payload=text)
-                done += len(chunk)
-                with conn.transaction():
-                    _save_calls(conn, client.provider, client.calls)
-                if on_progress:
-                    on_progress(done, len(sigs))
+            result.retried_signatures += len(todo) - len(sigs)
+            outcome = await _fetch_all(client, loader, conn, todo, now=now, on_progress=on_progress)
             loader.flush()
             with conn.transaction():
                 _save_calls(conn, client.provider, client.calls)
-                if sigs:
-                    if backfill and oldest:
-                        _save_cursor(conn, address, None, sigs[-1]["signature"])
-                    else:
-                        _save_cursor(conn, address, sigs[0]["signature"], None if newest else sigs[-1]["signature"])
+                _save_retries(conn, address, outcome.failed, outcome.fetched)
+                if after != cursor:
+                    _save_cursor(conn, address, after)
         loader.finish()
     except RpcError as exc:
         with conn.transaction():
             _save_calls(conn, client.provider, client.calls)
         loader.fail(str(exc))
         raise MegatronError(f"The RPC pull stopped: {exc}. Re-running resumes from the saved cursor.") from None
+    except BaseException as exc:
+        loader.fail(str(exc) or exc.__class__.__name__)
+        raise
     finally:
         await client.close()
     result.calls = client.total_calls
@@ -336,9 +469,12 @@ def pull(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> PullResult:
     """Fetch up to ``limit`` transactions per address and load them."""
-    return asyncio.run(
-        _pull(
-            conn, url, list(addresses), limit=limit, backfill=backfill, settings=settings or RpcSettings(),
-            batch_size=batch_size, now=time.time() if now is None else now, on_progress=on_progress,
+    try:
+        return asyncio.run(
+            _pull(
+                conn, url, list(addresses), limit=limit, backfill=backfill, settings=settings or RpcSettings(),
+                batch_size=batch_size, now=time.time() if now is None else now, on_progress=on_progress,
+            )
         )
-    )
+    except db.LOST as exc:
+        raise db.lost_connection(exc, "the RPC pull") from None
