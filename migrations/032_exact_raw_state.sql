@@ -73,6 +73,26 @@ comment on column pools.curve_sell_supply is
 comment on column pools.state_time is
 'Block time of the trade whose state (reserves, progress, latest price) the row holds.';
 
+-- one trade per (signature, event_index) across the whole table ------------------------------------
+-- A hypertable's unique key must hold its time column, so (signature, event_index, block_time) let
+-- the same event with another block time in twice. The keys live here too, in a plain table whose
+-- primary key has no time column; the loader inserts a trade only when its key is new here.
+create table megatron.trade_keys (
+    signature text not null,
+    event_index smallint not null,
+    block_time timestamptz not null,
+    primary key (signature, event_index)
+);
+
+comment on table megatron.trade_keys is
+'(signature, event_index) of every trade stored, with its block time: unique across the whole transactions '
+'hypertable. Keys older than the retention horizon are removed with their trades (megatron.apply_retention).';
+
+insert into megatron.trade_keys (signature, event_index, block_time)
+select distinct on (tx.signature, tx.event_index) tx.signature, tx.event_index, tx.block_time
+from transactions as tx
+order by tx.signature, tx.event_index, tx.block_time;
+
 -- graduation facts -------------------------------------------------------------------------
 create table graduation_events (
     signature text not null check (char_length(signature) <= 88),
@@ -148,3 +168,6 @@ end
 $$;
 
 alter table graduation_events owner to megatron_owner;
+alter table megatron.trade_keys owner to megatron_owner;
+grant select, insert on megatron.trade_keys to megatron_ingest;
+grant select on megatron.trade_keys to megatron_orchestrator, megatron_analyst;

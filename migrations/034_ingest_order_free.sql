@@ -126,6 +126,20 @@ begin
         real_token_reserves numeric
     ) on commit delete rows;
 
+    create temp table if not exists ingest_fresh_trade_keys (
+        signature text not null,
+        event_index integer not null
+    ) on commit delete rows;
+
+    -- staged events whose key is stored with other content: the loader rejects them as
+    -- conflicting_duplicate, keeping the staged version beside the stored one
+    create temp table if not exists ingest_conflicts (
+        kind text not null,
+        signature text not null,
+        event_index integer not null,
+        stored text not null
+    ) on commit delete rows;
+
     create temp table if not exists ingest_slot_members (
         signature text not null,
         event_index smallint not null,
@@ -235,6 +249,19 @@ begin
     )
     select count(*) into v_tokens from upserted;
 
+    -- a create for a mint whose stored create says something else (another signature, name, ...)
+    insert into ingest_conflicts (kind, signature, event_index, stored)
+    select 'token_create', c.signature, c.event_index,
+        jsonb_build_object(
+            'creation_signature', t.creation_signature, 'name', t.name, 'symbol', t.symbol, 'uri', t.uri,
+            'creator', t.creator_address
+        )::text
+    from ingest_token_creates as c
+    inner join tokens as t on t.mint_address = c.mint
+    where t.creation_signature is not null
+      and (t.creation_signature, t.name, t.symbol, t.uri, t.creator_address)
+        is distinct from (c.signature, c.name, c.symbol, c.uri, c.creator);
+
     -- Stub tokens for mints seen only through trades, completions or migrations.
     insert into tokens (mint_address, platform, decimals)
     select distinct on (m.mint) m.mint, m.platform, 6
@@ -342,6 +369,52 @@ begin
     ) as s
     where p.pool_address = s.pool and p.curve_sell_supply is null;
 
+    -- Trade keys: a trade is inserted only when its (signature, event_index) is new to the whole table.
+    with fresh as (
+        insert into megatron.trade_keys (signature, event_index, block_time)
+        select distinct on (s.signature, s.event_index) s.signature, s.event_index, to_timestamp(s.block_time)
+        from ingest_trades as s
+        order by s.signature, s.event_index, s.block_time
+        on conflict do nothing
+        returning signature, event_index
+    )
+    insert into ingest_fresh_trade_keys (signature, event_index)
+    select f.signature, f.event_index from fresh as f;
+
+    -- a known key with other content (another block time, mint, side, trader or amounts) conflicts;
+    -- the same content again is simply already loaded
+    insert into ingest_conflicts (kind, signature, event_index, stored)
+    select
+        'trade',
+        s.signature,
+        s.event_index,
+        coalesce(
+            jsonb_build_object(
+                'block_time', k.block_time, 'mint', t.mint_address, 'side', tx.type, 'wallet', tx.user_address,
+                'amount_in', tx.amount_in, 'amount_out', tx.amount_out
+            )::text,
+            jsonb_build_object('block_time', k.block_time, 'note', 'the trade itself was removed by retention')::text
+        )
+    from ingest_trades as s
+    inner join megatron.trade_keys as k on k.signature = s.signature and k.event_index = s.event_index
+    left join transactions as tx
+        on tx.signature = k.signature and tx.event_index = k.event_index and tx.block_time = k.block_time
+    left join tokens as t on t.id = tx.token_id
+    where not exists (
+        select 1 from ingest_fresh_trade_keys as f where f.signature = s.signature and f.event_index = s.event_index
+    )
+      and (
+          k.block_time <> to_timestamp(s.block_time)
+          or (
+              tx.signature is not null
+              and (t.mint_address, tx.type, tx.user_address, tx.amount_in, tx.amount_out) is distinct from (
+                  s.mint, s.side, s.wallet,
+                  case when s.side = 'buy' then s.sol_amount else s.token_amount end,
+                  case when s.side = 'buy' then s.token_amount else s.sol_amount end
+              )
+          )
+      );
+
     -- Trades: facts only; USD by the rule of sol_usd_price_at for the whole batch at once (the
     -- row trigger stands aside for this statement, 025).
     perform set_config('megatron.usd_values_from', 'ingest_apply', true);
@@ -363,6 +436,7 @@ begin
             round((s.sol_amount / 1e9) / nullif(s.token_amount / power(10::numeric, t.decimals), 0), 20) as price,
             u.sol_usd
         from ingest_trades as s
+        inner join ingest_fresh_trade_keys as f on f.signature = s.signature and f.event_index = s.event_index
         inner join tokens as t on t.mint_address = s.mint
         inner join pools as p on p.pool_address = s.pool
         left join usd as u on u.at_time = to_timestamp(s.block_time)
@@ -453,6 +527,19 @@ begin
         returning 1
     )
     select count(*) into v_migrations from stored;
+
+    insert into ingest_conflicts (kind, signature, event_index, stored)
+    select u.kind, u.signature, u.event_index,
+        jsonb_build_object('kind', g.kind, 'mint', g.token_mint, 'block_time', g.block_time)::text
+    from (
+        select 'curve_complete' as kind, c.signature, c.event_index, c.mint, c.block_time
+        from ingest_curve_completes as c
+        union all
+        select 'migration', m.signature, m.event_index, m.mint, m.block_time
+        from ingest_migrations as m
+    ) as u
+    inner join graduation_events as g on g.signature = u.signature and g.event_index = u.event_index
+    where (g.kind, g.token_mint, g.block_time) is distinct from (u.kind, u.mint, to_timestamp(u.block_time));
 
     perform megatron.derive_pool_state();
     if v_completes + v_migrations > 0 then

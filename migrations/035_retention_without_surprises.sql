@@ -157,6 +157,7 @@ begin
 
     if p_hypertable = 'public.transactions'::regclass then
         perform megatron.roll_holder_horizon(v_horizon);
+        delete from megatron.trade_keys as k where k.block_time < v_horizon;
     end if;
 
     insert into megatron.retention_horizons as r (hypertable, horizon)

@@ -397,22 +397,24 @@ class Loader:
         reprice: bool = True,
     ) -> None:
         refused: list[Reject] = []
+        conflicts: list[Reject] = []
         try:
-            accepted = self._apply_retrying(conn, batch, reprice=reprice)
+            accepted = self._apply_retrying(conn, batch, conflicts, reprice=reprice)
         except ROW_ERRORS as exc:
             # A row the database refuses (a CHECK, a length) would sink the whole batch:
             # find it by halving, reject it with the database's own words, load the rest.
-            accepted = self._apply_isolating(conn, batch, exc, refused, reprice=reprice)
-        if rejects or refused:
+            accepted = self._apply_isolating(conn, batch, exc, refused, conflicts, reprice=reprice)
+        if rejects or refused or conflicts:
             with conn.transaction():
-                self._write_rejects(conn, rejects + refused)
+                self._write_rejects(conn, rejects + refused + conflicts)
         with self._lock:
             self.counts.events_accepted += accepted
-            self.counts.events_rejected += len(refused)
-            self.counts.events_duplicate += len(batch) - accepted - len(refused)
+            self.counts.events_rejected += len(refused) + len(conflicts)
+            self.counts.events_duplicate += len(batch) - accepted - len(refused) - len(conflicts)
 
     def _apply_retrying(
-        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], *, reprice: bool = True
+        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], conflicts: list[Reject], *,
+        reprice: bool = True,
     ) -> int:
         """One batch in one transaction. Another loader writing the same tokens at the same time can
         make PostgreSQL abort one of two waiting transactions (a deadlock); the batch is then simply
@@ -420,7 +422,9 @@ class Loader:
         for attempt in range(DEADLOCK_RETRIES):
             try:
                 with conn.transaction():
-                    return self._apply(conn, batch, reprice=reprice)
+                    accepted, found = self._apply(conn, batch, reprice=reprice)
+                conflicts.extend(found)
+                return accepted
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 if attempt == DEADLOCK_RETRIES - 1:
                     raise
@@ -437,10 +441,11 @@ class Loader:
                 )
 
     def _apply(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], *,
-               reprice: bool = True) -> int:
-        """COPY the batch into staging and upsert it; returns the events accepted."""
+               reprice: bool = True) -> tuple[int, list[Reject]]:
+        """COPY the batch into staging and upsert it; returns the events accepted and the
+        ``conflicting_duplicate`` rejects (events whose key is stored with other content)."""
         if not batch:
-            return 0
+            return 0, []
         rows: dict[str, list[tuple[Any, ...]]] = {}
         for event, _origin in batch:
             rows.setdefault(_TABLE_OF_KIND[event.kind], []).append(_row(event))
@@ -468,11 +473,28 @@ class Loader:
                     self.counts.by_kind[kind][1] += n
                 if expiring:
                     self.counts.expiring[kind] = self.counts.expiring.get(kind, 0) + expiring
-        return accepted
+        found = conn.execute("select kind, signature, event_index, stored from ingest_conflicts").fetchall()
+        return accepted, self._conflicts(batch, found)
+
+    @staticmethod
+    def _conflicts(batch: list[tuple[Event | SolUsdPrice, str]], found: list[tuple[Any, ...]]) -> list[Reject]:
+        if not found:
+            return []
+        staged = {_key(event): (event, origin) for event, origin in batch}
+        out = []
+        for kind, signature, event_index, stored in found:
+            event, origin = staged[(_KEY_FAMILY[kind], signature, event_index)]
+            out.append(Reject(
+                origin, "conflicting_duplicate",
+                f"{origin}: this {kind} (event {event_index} of transaction {signature}) is already stored with other "
+                f"content; the stored version stays and this one is kept here. Stored: {stored}",
+                event.to_json(),
+            ))
+        return out
 
     def _apply_isolating(
         self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], error: Exception,
-        rejects: list[Reject], *, reprice: bool = True,
+        rejects: list[Reject], conflicts: list[Reject], *, reprice: bool = True,
     ) -> int:
         if len(batch) == 1:
             event, origin = batch[0]
@@ -488,9 +510,11 @@ class Loader:
         for part in (batch[:half], batch[half:]):
             try:
                 with conn.transaction():
-                    accepted += self._apply(conn, part, reprice=reprice)
+                    n, found = self._apply(conn, part, reprice=reprice)
+                accepted += n
+                conflicts.extend(found)
             except ROW_ERRORS as exc:
-                accepted += self._apply_isolating(conn, part, exc, rejects, reprice=reprice)
+                accepted += self._apply_isolating(conn, part, exc, rejects, conflicts, reprice=reprice)
         return accepted
 
     def _close_lanes(self, *, raise_errors: bool) -> None:

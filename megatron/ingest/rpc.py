@@ -429,7 +429,9 @@ async def _pull(
             retry = _waiting_retries(conn, address, limit, settings.max_attempts)
             sigs, after = await _plan(client, address, cursor, limit=limit, backfill=backfill)
             listed = {s["signature"] for s in sigs}
-            todo = sigs + [{"signature": s} for s in retry if s not in listed]
+            # oldest first: the waiting retries, then the listing (newest first) reversed, by slot
+            oldest_first = sorted(reversed(sigs), key=lambda s: s.get("slot") or 0)
+            todo = [{"signature": s} for s in retry if s not in listed] + oldest_first
             result.per_address[address] = len(sigs)
             result.signatures += len(sigs)
             result.retried_signatures += len(todo) - len(sigs)
