@@ -123,7 +123,12 @@ begin
         mint text not null,
         wallet text not null,
         virtual_token_reserves numeric,
-        real_token_reserves numeric
+        real_token_reserves numeric,
+        side text not null,
+        amount_in numeric not null,
+        amount_out numeric not null,
+        virtual_sol_reserves numeric,
+        tx_index integer
     ) on commit delete rows;
 
     create temp table if not exists ingest_fresh_trade_keys (
@@ -482,16 +487,17 @@ begin
         order by tr.block_time, tr.slot
         on conflict do nothing
         returning signature, event_index, block_time, slot, token_id, pool_id, user_address,
-            virtual_token_reserves, real_token_reserves
+            virtual_token_reserves, real_token_reserves, type, amount_in, amount_out, virtual_sol_reserves, tx_index
     )
 
     insert into ingest_new_trades (
         signature, event_index, block_time, slot, token_id, pool_id, mint, wallet,
-        virtual_token_reserves, real_token_reserves
+        virtual_token_reserves, real_token_reserves, side, amount_in, amount_out, virtual_sol_reserves, tx_index
     )
     select
         i.signature, i.event_index, i.block_time, i.slot, i.token_id, i.pool_id, t.mint_address, i.user_address,
-        i.virtual_token_reserves, i.real_token_reserves
+        i.virtual_token_reserves, i.real_token_reserves, i.type, i.amount_in, i.amount_out, i.virtual_sol_reserves,
+        i.tx_index
     from inserted as i
     inner join tokens as t on t.id = i.token_id;
     get diagnostics v_trades = row_count;
@@ -576,39 +582,75 @@ as $$
 begin
     -- the trades of every (pool, slot) group a new trade joined that holds more than one trade (a
     -- group of one is ranked 1 when inserted), in an indexed temporary table for the chain's joins
+    -- A group can hold stored trades only if it is not newer than its pool's stored state (the
+    -- pool's latest trade, as it stood before this batch); otherwise its trades are all new ones.
     insert into ingest_slot_members
-    select *
-    from (
+    with
+
+    groups as (
         select
-            tx.signature,
-            tx.event_index,
-            tx.token_id,
-            tx.user_address,
-            tx.pool_id,
-            tx.block_time,
-            tx.slot,
-            tx.tx_index,
-            tx.slot_order,
-            tx.virtual_token_reserves as post_vt,
-            tx.virtual_token_reserves
-            + case when tx.type = 'buy' then tx.amount_out else -tx.amount_in end as pre_vt,
-            tx.virtual_sol_reserves as post_vs,
+            n.token_id,
+            n.pool_id,
+            n.block_time,
+            n.slot,
+            count(*) as new_trades,
+            case
+                when p.state_time is null and p.latest_price is null then false  -- no trade stored yet
+                when n.slot is null or p.state_time is null or p.state_slot is null then true
+                else (n.block_time, n.slot) <= (p.state_time, p.state_slot)
+            end as late
+        from ingest_new_trades as n
+        inner join pools as p on p.id = n.pool_id
+        group by n.token_id, n.pool_id, n.block_time, n.slot, p.state_time, p.state_slot, p.latest_price
+    ),
+
+    candidates as (
+        select
+            tx.signature, tx.event_index, tx.token_id, tx.user_address, tx.pool_id, tx.block_time, tx.slot,
+            tx.tx_index, tx.slot_order, tx.type, tx.amount_in, tx.amount_out, tx.virtual_token_reserves,
             tx.virtual_sol_reserves
-            - case when tx.type = 'buy' then tx.amount_in else -tx.amount_out end as pre_vs,
-            count(*) over grp as n,
-            count(*) filter (where tx.tx_index is null) over grp as unknown_positions,
-            count(*) filter (where tx.virtual_token_reserves is null) over grp as unknown_states,
-            count(*) filter (where coalesce(tx.amount_in, 0) = 0 or coalesce(tx.amount_out, 0) = 0) over grp
-                as still_trades
-        from (select distinct n.token_id, n.pool_id, n.block_time, n.slot from ingest_new_trades as n) as g
+        from groups as g
         inner join transactions as tx
             on tx.token_id = g.token_id
             and tx.block_time = g.block_time
             and tx.pool_id = g.pool_id
             and tx.slot is not distinct from g.slot
-        window grp as (partition by tx.pool_id, tx.block_time, tx.slot)
-    ) as m
-    where m.n > 1;
+        where g.late
+        union all
+        select
+            n.signature, n.event_index, n.token_id, n.wallet, n.pool_id, n.block_time, n.slot,
+            n.tx_index, 1, n.side, n.amount_in, n.amount_out, n.virtual_token_reserves, n.virtual_sol_reserves
+        from ingest_new_trades as n
+        inner join groups as g
+            on g.pool_id = n.pool_id and g.block_time = n.block_time and g.slot is not distinct from n.slot
+        where not g.late and g.new_trades > 1
+    ),
+
+    members as (
+        select
+            c.signature,
+            c.event_index,
+            c.token_id,
+            c.user_address,
+            c.pool_id,
+            c.block_time,
+            c.slot,
+            c.tx_index,
+            c.slot_order,
+            c.virtual_token_reserves as post_vt,
+            c.virtual_token_reserves + case when c.type = 'buy' then c.amount_out else -c.amount_in end as pre_vt,
+            c.virtual_sol_reserves as post_vs,
+            c.virtual_sol_reserves - case when c.type = 'buy' then c.amount_in else -c.amount_out end as pre_vs,
+            count(*) over grp as n,
+            count(*) filter (where c.tx_index is null) over grp as unknown_positions,
+            count(*) filter (where c.virtual_token_reserves is null) over grp as unknown_states,
+            count(*) filter (where coalesce(c.amount_in, 0) = 0 or coalesce(c.amount_out, 0) = 0) over grp
+                as still_trades
+        from candidates as c
+        window grp as (partition by c.pool_id, c.block_time, c.slot)
+    )
+
+    select * from members as m where m.n > 1;
 
     if not found then
         return;

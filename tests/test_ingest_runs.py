@@ -191,4 +191,8 @@ def test_db_psql_keeps_the_password_off_the_command_line(database_url: str) -> N
     )
     assert result.returncode == 0, result.stderr
     assert "42" in result.stdout and "psql" in result.stdout
-    assert str(password) not in result.stdout + result.stderr
+    assert "password" not in result.stdout + result.stderr
+    # a server whose password equals its user name (the TSL test server's bench/bench) shows it as the user
+    others = {str(v) for k, v in conninfo_to_dict(database_url).items() if k != "password"}
+    if str(password) not in others:
+        assert str(password) not in result.stdout + result.stderr
