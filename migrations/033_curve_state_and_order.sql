@@ -599,19 +599,34 @@ begin
 
     with
 
+    -- the windows [P, P + 15 min] merged into disjoint ranges (prices every minute make one range)
     windows as (
-        select distinct u.t from unnest(p_price_times) as u (t)
+        select distinct u.t as from_time, u.t + interval '15 minutes' as to_time from unnest(p_price_times) as u (t)
+    ),
+
+    islands as (
+        select
+            w.from_time,
+            w.to_time,
+            count(*) filter (where w.from_time > w.reach) over (order by w.from_time) as island
+        from (
+            select
+                w0.*,
+                max(w0.to_time) over (order by w0.from_time rows between unbounded preceding and 1 preceding) as reach
+            from windows as w0
+        ) as w
+    ),
+
+    ranges as (
+        select min(i.from_time) as from_time, max(i.to_time) as to_time from islands as i group by i.island
     ),
 
     affected as (
         select tx.signature, tx.event_index, tx.block_time, tx.sol_amount, tx.price_per_token
-        from transactions as tx
+        from ranges as r
+        inner join transactions as tx on tx.block_time >= r.from_time and tx.block_time <= r.to_time
         where tx.block_time >= v_from
           and tx.block_time <= v_to
-          and exists (
-              select 1 from windows as w
-              where tx.block_time >= w.t and tx.block_time <= w.t + interval '15 minutes'
-          )
     ),
 
     priced as (

@@ -211,9 +211,11 @@ begin
     )
     select array_agg(i.price_time), count(*) into v_new_prices, v_prices from inserted as i;
     if v_prices > 0 then
-        insert into ingest_run_prices (price_time) select unnest(v_new_prices);
         if p_reprice then
             perform megatron.reprice_after_prices(v_new_prices);
+        else
+            -- left to ingest_reprice_run() at the end of the load
+            insert into ingest_run_prices (price_time) select unnest(v_new_prices);
         end if;
     end if;
 
@@ -1026,22 +1028,50 @@ set search_path = public, megatron
 as $$
 begin
     insert into holder_score_queue as q (token_mint, priority, reason, scheduled_at, milestone)
-    select
-        c.mint,
-        case when m.milestone >= 90 then 1 when m.milestone >= 75 then 2 when m.milestone = 10 then 3 else 5 end,
-        format('milestone_crossed %s%%', m.milestone),
-        min(c.block_time),
-        m.milestone
-    from (
+    with
+
+    progress as (
         select
             n.mint,
             n.block_time,
             megatron.curve_progress(n.real_token_reserves, n.virtual_token_reserves, p.curve_sell_supply) as progress
         from ingest_new_trades as n
         inner join pools as p on p.id = n.pool_id and p.pool_type = 'initial'
-    ) as c
-    inner join (values (10), (15), (25), (50), (75), (90), (95), (100)) as m (milestone) on c.progress >= m.milestone
-    group by c.mint, m.milestone
+    ),
+
+    -- per token, the first block time at or past each milestone, in one pass
+    firsts as (
+        select
+            pr.mint,
+            array[
+                min(pr.block_time) filter (where pr.progress >= 10),
+                min(pr.block_time) filter (where pr.progress >= 15),
+                min(pr.block_time) filter (where pr.progress >= 25),
+                min(pr.block_time) filter (where pr.progress >= 50),
+                min(pr.block_time) filter (where pr.progress >= 75),
+                min(pr.block_time) filter (where pr.progress >= 90),
+                min(pr.block_time) filter (where pr.progress >= 95),
+                min(pr.block_time) filter (where pr.progress >= 100)
+            ] as reached
+        from progress as pr
+        where pr.progress >= 10
+        group by pr.mint
+    ),
+
+    crossings as (
+        select f.mint, m.milestone, m.reached_at
+        from firsts as f
+        cross join lateral unnest(array[10, 15, 25, 50, 75, 90, 95, 100], f.reached) as m (milestone, reached_at)
+        where m.reached_at is not null
+    )
+
+    select
+        c.mint,
+        case when c.milestone >= 90 then 1 when c.milestone >= 75 then 2 when c.milestone = 10 then 3 else 5 end,
+        format('milestone_crossed %s%%', c.milestone),
+        c.reached_at,
+        c.milestone
+    from crossings as c
     on conflict (token_mint, milestone) where milestone is not null do update set
         scheduled_at = least(q.scheduled_at, excluded.scheduled_at)
     where excluded.scheduled_at < q.scheduled_at;
