@@ -430,6 +430,8 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
             click.echo(f"no fixtures at {fixtures}; skipping the real-data load (set MEGATRON_FIXTURES)")
         click.echo(f"loading a simulated market ({sim_tokens} tokens, {sim_days:g} day, seed {sim_seed})")
         run_simulation(conn, sim_tokens, sim_days, sim_seed, default_sim_start(sim_days), None, None, 25_000)
+    # the loads ran as the ingest role, which may read nothing else: the report reads as the owner
+    with db.connect(url, autocommit=True) as conn:
         edition = db.timescaledb_license(conn)
         rows = policy_registry.registry(conn)
         show_database(conn)

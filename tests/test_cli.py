@@ -10,11 +10,15 @@ from pathlib import Path
 
 import psycopg
 
+from megatron import db
+
 MEGATRON = [sys.executable, "-m", "megatron.cli"]
 
 
-def run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], url: str, ingest_url: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DATABASE_URL=url)
+    if ingest_url:
+        env["MEGATRON_INGEST_URL"] = ingest_url
     return subprocess.run([*MEGATRON, *args], env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -28,9 +32,11 @@ def table_counts(url: str) -> dict[str, int]:
 
 
 def test_the_main_job_loads_fixtures_and_a_market_and_a_second_run_changes_nothing(
-    empty_database_url: str, fixtures_dir: Path
+    empty_database_url: str, fixtures_dir: Path, ingest_role: tuple[str, str]
 ) -> None:
-    first = run(["demo", "--fixtures", str(fixtures_dir), "--sim-tokens", "40"], empty_database_url)
+    # as on the embedded cluster: the loads log in as a role that is only a member of megatron_ingest
+    loader_url = db.with_user(empty_database_url, *ingest_role)
+    first = run(["demo", "--fixtures", str(fixtures_dir), "--sim-tokens", "40"], empty_database_url, loader_url)
     assert first.returncode == 0, first.stderr
     assert re.search(r"migrations: \d+ applied", first.stdout)
     assert "30 records read" in first.stdout, "the real fixtures were loaded"
@@ -39,7 +45,7 @@ def test_the_main_job_loads_fixtures_and_a_market_and_a_second_run_changes_nothi
     after_first = table_counts(empty_database_url)
     assert after_first["transactions"] > 17
 
-    second = run(["demo", "--fixtures", str(fixtures_dir), "--sim-tokens", "40"], empty_database_url)
+    second = run(["demo", "--fixtures", str(fixtures_dir), "--sim-tokens", "40"], empty_database_url, loader_url)
     assert second.returncode == 0, second.stderr
     assert "migrations: 0 applied" in second.stdout
     loaded = [int(n) for n in re.findall(r"= (\d+) loaded \+", second.stdout)]
