@@ -828,7 +828,7 @@ begin
         h.signature,
         h.event_index
     from ingest_pair_history as h
-    on conflict (signature, event_index) where signature is not null do update set
+    on conflict (signature collate "C", event_index) where signature is not null do update set
         update_type = excluded.update_type,
         old_balance = excluded.old_balance,
         new_balance = excluded.new_balance,
