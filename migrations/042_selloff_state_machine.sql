@@ -11,6 +11,8 @@
 -- open, the trade opens one when (high - p) / high > 10 %, high = the largest price of the trades
 -- at or before it in event order with block_time in (t - 15 min, t]; start price = high.
 -- The trade that closes an event does not open another one in the same step.
+-- One pass per token over its trades; the 15-minute high is kept in a monotonic deque, so a replay
+-- costs one ordered scan of the token's trades (idx_transactions_token_time), not a window per trade.
 --
 -- Idempotent and order-free: per token, delete and rebuild in one transaction under a per-token
 -- advisory lock. The rows are a function of the token's trades up to p_until, so running it twice,
@@ -51,6 +53,12 @@ declare
     v_start_price numeric;
     v_lowest numeric;
     v_drop numeric;
+    v_high numeric;
+    -- the 15-minute high: a monotonic deque (prices strictly decreasing from v_head to v_tail)
+    v_dq_time timestamptz[];
+    v_dq_price numeric[];
+    v_head integer;
+    v_tail integer;
 begin
     for v_mint in
         select t.mint_address
@@ -61,33 +69,33 @@ begin
         perform pg_advisory_xact_lock(hashtextextended('megatron.selloff_events:' || v_mint, 0));
         delete from public.selloff_events as e where e.token_mint = v_mint;
         v_open := false;
+        v_dq_time := '{}';
+        v_dq_price := '{}';
+        v_head := 1;
+        v_tail := 0;
 
         for r in
-            with trades as (
-                select
-                    tx.block_time,
-                    tx.price_per_token as price,
-                    row_number() over (
-                        order by tx.block_time, tx.slot nulls last, tx.slot_order, tx.signature, tx.event_index
-                    ) as rn
-                from public.transactions as tx
-                inner join public.tokens as tk on tk.id = tx.token_id
-                where tk.mint_address = v_mint
-                  and tx.type in ('buy', 'sell')
-                  and tx.price_per_token > 0
-                  and tx.block_time <= p_until
-            )
-
-            select
-                a.block_time,
-                a.price,
-                (
-                    select max(b.price) from trades as b
-                    where b.rn <= a.rn and b.block_time > a.block_time - interval '15 minutes'
-                ) as high
-            from trades as a
-            order by a.rn
+            select tx.block_time, tx.price_per_token as price
+            from public.transactions as tx
+            inner join public.tokens as tk on tk.id = tx.token_id
+            where tk.mint_address = v_mint
+              and tx.type in ('buy', 'sell')
+              and tx.price_per_token > 0
+              and tx.block_time <= p_until
+            order by tx.block_time, tx.slot nulls last, tx.slot_order, tx.signature, tx.event_index
         loop
+            -- the high of the trades so far in event order with block_time in (t - 15 min, t]
+            while v_tail >= v_head and v_dq_price[v_tail] <= r.price loop
+                v_tail := v_tail - 1;
+            end loop;
+            v_tail := v_tail + 1;
+            v_dq_time[v_tail] := r.block_time;
+            v_dq_price[v_tail] := r.price;
+            while v_dq_time[v_head] <= r.block_time - interval '15 minutes' loop
+                v_head := v_head + 1;
+            end loop;
+            v_high := v_dq_price[v_head];
+
             if v_open and r.block_time >= v_start + interval '60 minutes' then
                 insert into public.selloff_events (
                     token_mint, detection_time, initial_price, lowest_price, drop_percentage,
@@ -114,12 +122,12 @@ begin
                     v_rows := v_rows + 1;
                     v_open := false;
                 end if;
-            elsif (r.high - r.price) / r.high > 0.10 then
+            elsif (v_high - r.price) / v_high > 0.10 then
                 v_open := true;
                 v_start := r.block_time;
-                v_start_price := r.high;
+                v_start_price := v_high;
                 v_lowest := r.price;
-                v_drop := round((r.high - r.price) / r.high * 100, 4);
+                v_drop := round((v_high - r.price) / v_high * 100, 4);
             end if;
         end loop;
 
