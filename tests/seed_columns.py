@@ -125,7 +125,9 @@ LATER_ADDITIONS: dict[str, tuple[str, ...]] = {
     ),
     "tokens": ("creation_slot",),  # 032: sniper and bundle signals compare trade slots to it
     "holder_updates": ("signature", "event_index"),  # 032: the trade a loader row comes from
-    "holder_score_queue": ("milestone",),  # 032: one row per milestone reached
+    # 032: one row per milestone reached; 043: the worker's claim, retry time and give-up time
+    "holder_score_queue": ("milestone", "claimed_by", "claimed_at", "retry_at", "failed_at"),
+    "selloff_events": ("closed_by",),  # 042: recovery or timeout (NULL while open)
 }
 
 # seed columns we drop (docs/schema-decisions.md)

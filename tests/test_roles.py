@@ -97,10 +97,10 @@ def test_megatron_owner_owns_every_function_of_the_schema(conn: psycopg.Connecti
         ([
             "calculate_gini_coefficient", "calculate_shannon_entropy", "calculate_theil_index", "detect_selloff",
             "calculate_market_cap_velocity", "calculate_progress_velocity", "is_smart_money_wallet",
-            "calculate_usd_values", "create_selloff_event", "queue_holder_score_calculation",
+            "calculate_usd_values", "queue_holder_score_calculation",
         ],),
     ).fetchall()
-    assert len(rows) == 10
+    assert len(rows) == 9
     assert {owner for _, owner in rows} == {"megatron_owner"}
 
 
@@ -156,11 +156,11 @@ def test_ingest_inserts_and_updates_raw_rows_and_its_triggers_run(conn: psycopg.
     )
     conn.execute(
         "insert into technical_scores (token_mint, timestamp, price_drop_15m) values ('MintRoles', now(), 20)"
-    )  # sell-off trigger
+    )  # no sell-off trigger since 042
     conn.execute("update holder_score_queue set processed_at = now(), attempts = 1")
     assert conn.execute("select sol_amount_usd is null from transactions").fetchone() == (True,)
     assert conn.execute("select count(*) from holder_score_queue").fetchone() == (1,)
-    assert conn.execute("select count(*) from selloff_events").fetchone() == (1,)
+    assert conn.execute("select count(*) from selloff_events").fetchone() == (0,)
 
 
 def test_ingest_fills_late_usd_values(conn: psycopg.Connection) -> None:

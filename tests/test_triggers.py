@@ -215,73 +215,15 @@ def test_prices_arriving_after_their_trades_are_filled_in_later(conn: psycopg.Co
 # --- sell-off events ------------------------------------------------------------------------------
 
 
-def score(conn: psycopg.Connection, mint: str, when: str, drop_15m: str | None) -> None:
-    conn.execute(
-        "insert into technical_scores (token_mint, timestamp, price_drop_15m) values (%s, %s, %s)",
-        (mint, when, None if drop_15m is None else Decimal(drop_15m)),
-    )
-
-
-def events(conn: psycopg.Connection, mint: str) -> list[tuple[object, ...]]:
-    return conn.execute(
-        "select detection_time, initial_price, lowest_price, drop_percentage from selloff_events "
-        "where token_mint = %s order by detection_time",
-        (mint,),
-    ).fetchall()
-
-
-@pytest.fixture
-def falling(conn: psycopg.Connection) -> Token:
+def test_a_technical_score_no_longer_opens_a_selloff_event(conn: psycopg.Connection) -> None:
+    """042 dropped the trigger of 026: events come from trades (megatron.replay_selloffs, tests/test_selloffs.py)."""
     token = Token(conn, "MintFalling")
-    token.trade(at("11:50"), price="1.10")  # before the 15-minute window of 12:10
-    token.trade(at("11:56"), price="1.00")  # first trade of the window (11:55, 12:10]
-    token.trade(at("12:05"), price="0.90", side="sell")
-    token.trade(at("12:09"), price="0.85", side="sell")  # price at 12:10
-    token.trade(at("12:25"), price="0.70", side="sell")  # price at 12:30
-    return token
-
-
-def test_a_drop_above_10_percent_opens_a_selloff_event(conn: psycopg.Connection, falling: Token) -> None:
-    score(conn, falling.mint, at("12:10"), "15")
-    rows = events(conn, falling.mint)
-    assert len(rows) == 1
-    _, initial, lowest, drop = rows[0]
-    assert (initial, lowest, drop) == (Decimal("1.0000000000"), Decimal("0.8500000000"), Decimal("15.0000"))
-
-
-@pytest.mark.parametrize("drop", ["10", "9.9999", "-5", None])
-def test_a_drop_of_10_percent_or_less_opens_nothing(conn: psycopg.Connection, falling: Token, drop: str | None) -> None:
-    score(conn, falling.mint, at("12:10"), drop)
-    assert events(conn, falling.mint) == []
-
-
-def test_a_further_drop_within_the_hour_extends_the_open_event(conn: psycopg.Connection, falling: Token) -> None:
-    score(conn, falling.mint, at("12:10"), "15")
-    score(conn, falling.mint, at("12:30"), "22")
-    score(conn, falling.mint, at("12:40"), "12")  # smaller drop: keeps the largest
-    rows = events(conn, falling.mint)
-    assert len(rows) == 1
-    _, initial, lowest, drop = rows[0]
-    assert (initial, lowest, drop) == (Decimal("1.0000000000"), Decimal("0.7000000000"), Decimal("22.0000"))
-
-
-def test_a_drop_more_than_an_hour_after_detection_opens_a_new_event(conn: psycopg.Connection, falling: Token) -> None:
-    score(conn, falling.mint, at("12:10"), "15")
-    score(conn, falling.mint, at("13:11"), "11")
-    assert [r[0] for r in events(conn, falling.mint)] == [
-        conn.execute("select %s::timestamptz", (at("12:10"),)).fetchone()[0],  # type: ignore[index]
-        conn.execute("select %s::timestamptz", (at("13:11"),)).fetchone()[0],  # type: ignore[index]
-    ]
-
-
-def test_a_recovered_event_is_not_extended(conn: psycopg.Connection, falling: Token) -> None:
-    score(conn, falling.mint, at("12:10"), "15")
-    conn.execute("update selloff_events set recovery_time = %s where token_mint = %s", (at("12:20"), falling.mint))
-    score(conn, falling.mint, at("12:30"), "22")
-    assert len(events(conn, falling.mint)) == 2
-
-
-def test_a_selloff_score_for_a_token_without_trades_still_records_the_drop(conn: psycopg.Connection) -> None:
-    score(conn, "MintUnseen", at("12:10"), "30")
-    rows = events(conn, "MintUnseen")
-    assert [(r[1], r[2], r[3]) for r in rows] == [(None, None, Decimal("30.0000"))]
+    token.trade(at("11:56"), price="1.00")
+    token.trade(at("12:09"), price="0.85", side="sell")
+    conn.execute(
+        "insert into technical_scores (token_mint, timestamp, price_drop_15m) values (%s, %s, 15)", (token.mint, at("12:10"))
+    )
+    assert conn.execute("select count(*) from selloff_events").fetchone() == (0,)
+    assert conn.execute(
+        "select count(*) from pg_trigger where tgname = 'detect_selloff_event'"
+    ).fetchone() == (0,)
