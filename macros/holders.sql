@@ -74,7 +74,7 @@
 {#- Distribution metrics of every token's holder set as of `as_of` in one set-based pass (spec §4.2): holder
     count, top-1/10/20/50/100 balances and their share of the circulating (held) sum and of the supply, Gini
     Σ(2i − n − 1)·xᵢ/(n·S), Theil (1/n)·Σ(xᵢ/μ)·ln(xᵢ/μ), Shannon −Σ pᵢ·log₂ pᵢ / log₂ n (0 for one holder),
-    HHI Σ pᵢ²·10,000, median, dust accounts (USD value below var('dust_threshold_usd') at the token's last
+    HHI Σ pᵢ²·10,000 (ratios and percentages rounded to 12 decimal places), median, dust accounts (USD value below var('dust_threshold_usd') at the token's last
     USD price at or before as_of). `balances` is a relation or subquery with token_id, token_mint,
     wallet_address, balance (> 0); by default holder_balances_as_of(as_of). -#}
 {% macro holder_distribution_as_of(as_of, balances=none) -%}
@@ -158,25 +158,25 @@
             pt.top_20_balance,
             pt.top_50_balance,
             pt.top_100_balance,
-            100 * pt.top_1_balance / pt.circulating_balance as top_1_pct,
-            100 * pt.top_10_balance / pt.circulating_balance as top_10_pct,
-            100 * pt.top_20_balance / pt.circulating_balance as top_20_pct,
-            100 * pt.top_50_balance / pt.circulating_balance as top_50_pct,
-            100 * pt.top_100_balance / pt.circulating_balance as top_100_pct,
-            100 * pt.top_1_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000)
+            round(100 * pt.top_1_balance / pt.circulating_balance, 12) as top_1_pct,
+            round(100 * pt.top_10_balance / pt.circulating_balance, 12) as top_10_pct,
+            round(100 * pt.top_20_balance / pt.circulating_balance, 12) as top_20_pct,
+            round(100 * pt.top_50_balance / pt.circulating_balance, 12) as top_50_pct,
+            round(100 * pt.top_100_balance / pt.circulating_balance, 12) as top_100_pct,
+            round(100 * pt.top_1_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000), 12)
                 as top_1_pct_of_supply,
-            100 * pt.top_10_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000)
+            round(100 * pt.top_10_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000), 12)
                 as top_10_pct_of_supply,
-            100 * pt.top_20_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000)
+            round(100 * pt.top_20_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000), 12)
                 as top_20_pct_of_supply,
-            100 * pt.top_50_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000)
+            round(100 * pt.top_50_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000), 12)
                 as top_50_pct_of_supply,
-            100 * pt.top_100_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000)
+            round(100 * pt.top_100_balance / coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000), 12)
                 as top_100_pct_of_supply,
-            pt.gini,
-            pt.theil,
-            pt.shannon,
-            pt.hhi,
+            round(pt.gini, 12) as gini,
+            round(pt.theil, 12) as theil,
+            round(pt.shannon, 12) as shannon,
+            round(pt.hhi, 12) as hhi,
             pt.median_balance::numeric as median_balance,
             ds.dust_count
         from per_token as pt

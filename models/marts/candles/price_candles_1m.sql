@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key=['token_id', 'bucket'],
         incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['token_id', 'bucket'], 'unique': true},
             {'columns': ['bucket']},

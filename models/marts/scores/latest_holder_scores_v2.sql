@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='token_mint',
         incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         indexes=[{'columns': ['token_mint'], 'unique': true}],
     )
 }}
