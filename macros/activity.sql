@@ -48,14 +48,14 @@
         select
             wt.token_id,
             wt.token_mint,
-            {%- for name, width in windows %}
+    {%- for name, width in windows %}
             (count(*) filter (
                 where wt.type = 'buy' and wt.block_time > {{ as_of }} - interval '{{ width }}'))::integer as buys_{{ name }},
             (count(*) filter (
                 where wt.type = 'sell' and wt.block_time > {{ as_of }} - interval '{{ width }}'))::integer as sells_{{ name }},
             coalesce(sum(case when wt.type = 'buy' then wt.sol_amount else -wt.sol_amount end) filter (
                 where wt.block_time > {{ as_of }} - interval '{{ width }}'), 0) as net_flow_sol_{{ name }},
-            {%- endfor %}
+    {%- endfor %}
             (count(distinct wt.user_address) filter (
                 where wt.type = 'buy' and wt.block_time > {{ as_of }} - interval '1 hour'))::integer as unique_buyers_1h,
             (count(distinct wt.user_address) filter (

@@ -2,17 +2,29 @@
 with
 
 levels as (
-    select '1m' as level, c1.* from {{ ref('price_candles_1m') }} as c1
+    select
+        '1m' as candle_level,
+        c1.*
+    from {{ ref('price_candles_1m') }} as c1
     union all
-    select '5m' as level, c5.* from {{ ref('price_candles_5m') }} as c5
+    select
+        '5m' as candle_level,
+        c5.*
+    from {{ ref('price_candles_5m') }} as c5
     union all
-    select '1h' as level, ch.* from {{ ref('price_candles_1h') }} as ch
+    select
+        '1h' as candle_level,
+        ch.*
+    from {{ ref('price_candles_1h') }} as ch
     union all
-    select '1d' as level, cd.* from {{ ref('price_candles_1d') }} as cd
+    select
+        '1d' as candle_level,
+        cd.*
+    from {{ ref('price_candles_1d') }} as cd
 ),
 
 violations as (
-    select *
+    select levels.*
     from levels
     where
         levels.high < greatest(levels.open, levels.close)

@@ -1,9 +1,9 @@
--- Holder shares of the circulating balance and of the supply never exceed 100 %, and shares of the supply never
--- exceed shares of the circulating balance by more than rounding.
+-- Holder shares of the circulating balance and of the supply never exceed 100 %, and the held balance never
+-- exceeds the supply.
 with
 
 violations as (
-    select *
+    select hd.*
     from {{ ref('holder_distribution') }} as hd
     where
         greatest(hd.top_1_pct, hd.top_10_pct, hd.top_20_pct, hd.top_50_pct, hd.top_100_pct) > 100

@@ -22,43 +22,44 @@ trades as (
 ),
 
 {% if is_incremental() %}
-watermark as (
-    select coalesce(max(this_run.source_loaded_at), '-infinity'::timestamptz)
-        - interval '{{ var("candle_late_margin") }}' as loaded_since
-    from {{ this }} as this_run
-),
+    watermark as (
+        select
+            coalesce(max(this_run.source_loaded_at), '-infinity'::timestamptz)
+            - interval '{{ var("candle_late_margin") }}' as loaded_since
+        from {{ this }} as this_run
+    ),
 
-touched as (
-    select distinct
-        late.token_id,
-        time_bucket(interval '1 minute', late.block_time) as bucket
-    from trades as late
-    cross join watermark
-    where late.created_at > watermark.loaded_since
-    union
-    select distinct
-        recent.token_id,
-        time_bucket(interval '1 minute', recent.block_time) as bucket
-    from trades as recent
-    where recent.block_time >= now() - interval '{{ var("candle_lookback") }}'
-),
+    touched as (
+        select distinct
+            late.token_id,
+            time_bucket(interval '1 minute', late.block_time) as bucket
+        from trades as late
+        cross join watermark
+        where late.created_at > watermark.loaded_since
+        union
+        select distinct
+            recent.token_id,
+            time_bucket(interval '1 minute', recent.block_time) as bucket
+        from trades as recent
+        where recent.block_time >= now() - interval '{{ var("candle_lookback") }}'
+    ),
 
-scoped as (
-    select trades.*
-    from trades
-    where
-        trades.block_time >= (select min(touched.bucket) from touched)
-        and (trades.token_id, time_bucket(interval '1 minute', trades.block_time)) in (
-            select
-                touched.token_id,
-                touched.bucket
-            from touched
-        )
-),
+    scoped as (
+        select trades.*
+        from trades
+        where
+            trades.block_time >= (select min(touched.bucket) from touched)
+            and (trades.token_id, time_bucket(interval '1 minute', trades.block_time)) in (
+                select
+                    touched.token_id,
+                    touched.bucket
+                from touched
+            )
+    ),
 {% else %}
-scoped as (
-    select * from trades
-),
+    scoped as (
+        select * from trades
+    ),
 {% endif %}
 
 candles as (

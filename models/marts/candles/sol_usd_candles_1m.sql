@@ -17,32 +17,33 @@ prices as (
 ),
 
 {% if is_incremental() %}
-touched as (
-    select distinct
-        late.source,
-        time_bucket(interval '1 minute', late.price_time) as bucket
-    from prices as late
-    where late.created_at > (
-        select coalesce(max(this_run.source_loaded_at), '-infinity'::timestamptz)
-            - interval '{{ var("candle_late_margin") }}'
-        from {{ this }} as this_run
-    )
-),
+    touched as (
+        select distinct
+            late.source,
+            time_bucket(interval '1 minute', late.price_time) as bucket
+        from prices as late
+        where late.created_at > (
+                select
+                    coalesce(max(this_run.source_loaded_at), '-infinity'::timestamptz)
+                    - interval '{{ var("candle_late_margin") }}'
+                from {{ this }} as this_run
+            )
+    ),
 
-scoped as (
-    select prices.*
-    from prices
-    where (prices.source, time_bucket(interval '1 minute', prices.price_time)) in (
-        select
-            touched.source,
-            touched.bucket
-        from touched
-    )
-),
+    scoped as (
+        select prices.*
+        from prices
+        where (prices.source, time_bucket(interval '1 minute', prices.price_time)) in (
+                select
+                    touched.source,
+                    touched.bucket
+                from touched
+            )
+    ),
 {% else %}
-scoped as (
-    select * from prices
-),
+    scoped as (
+        select * from prices
+    ),
 {% endif %}
 
 candles as (

@@ -27,24 +27,27 @@ risk as (
 ),
 
 {% if is_incremental() %}
-since as (
-    select coalesce(max(kept."timestamp"), '-infinity'::timestamptz) - interval '{{ var("candle_lookback") }}' as t
-    from {{ this }} as kept
-),
+    since as (
+        select coalesce(max(kept."timestamp"), '-infinity'::timestamptz) - interval '{{ var("candle_lookback") }}' as t
+        from {{ this }} as kept
+    ),
 
-touched as (
-    select hs.token_mint from holder_scores as hs where hs."timestamp" > (select since.t from since)
-    union
-    select fr.token_mint from frozen as fr where fr.created_at > (select since.t from since)
-    union
-    select rk.token_mint from risk as rk where rk."timestamp" > (select since.t from since)
-),
+    touched as (
+        select hs.token_mint from holder_scores as hs
+        where hs."timestamp" > (select since.t from since)
+        union
+        select fr.token_mint from frozen as fr
+        where fr.created_at > (select since.t from since)
+        union
+        select rk.token_mint from risk as rk
+        where rk."timestamp" > (select since.t from since)
+    ),
 {% else %}
-touched as (
-    select hs.token_mint from holder_scores as hs
-    union
-    select fr.token_mint from frozen as fr
-),
+    touched as (
+        select hs.token_mint from holder_scores as hs
+        union
+        select fr.token_mint from frozen as fr
+    ),
 {% endif %}
 
 newest as (

@@ -25,7 +25,7 @@ ranked_pools as (
                 pools.pool_type = 'graduated' desc,
                 pools.state_time desc nulls last,
                 pools.created_at desc,
-                pools.pool_id
+                pools.pool_id asc
         ) as pool_rank
     from pools
 ),
@@ -66,11 +66,11 @@ top_tokens as (
         cp.pool_type,
         cp.bonding_curve_progress,
         cp.latest_price_usd,
+        tk.creation_timestamp,
+        tk.created_at,
         coalesce(vol.volume_24h_usd, 0) as volume_24h_usd,
         coalesce(ts.total_score, 0) as technical_score,
-        coalesce(hs.total_score, 0) as holder_score,
-        tk.creation_timestamp,
-        tk.created_at
+        coalesce(hs.total_score, 0) as holder_score
     from tokens as tk
     left join current_pools as cp on tk.token_id = cp.token_id
     left join volume_24h as vol on tk.token_id = vol.token_id
