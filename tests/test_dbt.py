@@ -113,25 +113,6 @@ def test_candles_at_every_level_equal_the_ohlcv_computed_from_the_trades(market:
     assert_candles_match(market.url)
 
 
-def test_a_late_trade_corrects_its_old_bucket_on_the_incremental_run(market: Market) -> None:
-    late = market.late
-    minute = datetime.fromtimestamp(late.block_time - late.block_time % 60, timezone.utc)
-    (token_id,) = rows(market.url, "select id from tokens where mint_address = %s", late.mint)[0]
-    before = rows(market.url, "select trade_count, volume_sol from marts.price_candles_1m "
-                              "where token_id = %s and bucket = %s", token_id, minute)
-    with psycopg.connect(market.url) as conn:
-        load(conn, [late])
-    # no created_at margin: only the watermark can find the old bucket (it is outside the 2-hour lookback)
-    dbt(market.url, "run", "--select", "price_candles_1m+", "--vars", "{candle_late_margin: '0 seconds'}")
-    after = rows(market.url, "select trade_count, volume_sol from marts.price_candles_1m "
-                             "where token_id = %s and bucket = %s", token_id, minute)
-    before_count = before[0][0] if before else 0
-    before_sol = before[0][1] if before else Decimal(0)
-    assert after[0][0] == before_count + 1
-    assert after[0][1] == before_sol + Decimal(late.sol_amount) / Decimal(10**9)
-    assert_candles_match(market.url)
-
-
 def test_holder_distribution_matches_the_balances_of_the_trades_and_the_inequality_functions(market: Market) -> None:
     balances = rows(market.url, """
         with net as (
@@ -245,3 +226,23 @@ def test_top_tokens_has_one_row_per_recent_token_and_its_graduated_pool_once_the
         select coalesce(sum(sol_amount_usd), 0) from transactions
         where type in ('buy', 'sell') and price_per_token > 0 and block_time > now() - interval '24 hours'""")[0]
     assert sum(r[2] for r in top) == total
+
+
+def test_a_late_trade_corrects_its_old_bucket_on_the_incremental_run(market: Market) -> None:
+    # last in the module: the trade it loads is not in the marts the other tests compare with the raw trades
+    late = market.late
+    minute = datetime.fromtimestamp(late.block_time - late.block_time % 60, timezone.utc)
+    (token_id,) = rows(market.url, "select id from tokens where mint_address = %s", late.mint)[0]
+    before = rows(market.url, "select trade_count, volume_sol from marts.price_candles_1m "
+                              "where token_id = %s and bucket = %s", token_id, minute)
+    with psycopg.connect(market.url) as conn:
+        load(conn, [late])
+    # no created_at margin: only the watermark can find the old bucket (it is outside the 2-hour lookback)
+    dbt(market.url, "run", "--select", "price_candles_1m+", "--vars", "{candle_late_margin: '0 seconds'}")
+    after = rows(market.url, "select trade_count, volume_sol from marts.price_candles_1m "
+                             "where token_id = %s and bucket = %s", token_id, minute)
+    before_count = before[0][0] if before else 0
+    before_sol = before[0][1] if before else Decimal(0)
+    assert after[0][0] == before_count + 1
+    assert after[0][1] == before_sol + Decimal(late.sol_amount) / Decimal(10**9)
+    assert_candles_match(market.url)
