@@ -436,6 +436,25 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
         rows = policy_registry.registry(conn)
         show_database(conn)
     show_policies(edition, rows)
+    build_marts(url)
+
+
+def build_marts(url: str) -> None:
+    """`dbt build` (models, data tests, unit tests) on the loaded data, then a few lines from the marts."""
+    from megatron import dbt
+
+    click.echo("building the dbt marts (dbt build: models, data tests, unit tests)")
+    result = dbt.run(["build", "--quiet"], url, capture=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+        raise click.ClickException(f"dbt build failed (exit {result.returncode}); its last lines:\n{tail}")
+    click.echo("dbt build: every model built and every test passed")
+    from megatron import report
+
+    with db.connect(url) as conn:
+        for title, headers, rows in report.mart_samples(conn):
+            click.echo(title)
+            print_table(headers, rows)
 
 
 def show_database(conn: psycopg.Connection) -> None:

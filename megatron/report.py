@@ -39,3 +39,56 @@ order by ord
 
 def table_summary(conn: psycopg.Connection) -> list[tuple[str, int, str]]:
     return [(str(r[1]), int(r[2]), str(r[3])) for r in conn.execute(SUMMARY_SQL).fetchall()]
+
+
+MART_SAMPLES: list[tuple[str, list[str], str]] = [
+    (
+        "top tokens by 24h USD volume (marts.top_tokens_by_usd_volume):",
+        ["symbol", "pool", "progress %", "volume 24h USD", "technical", "holder"],
+        """
+        select symbol, pool_type, round(bonding_curve_progress, 1), round(volume_24h_usd, 2), technical_score,
+               holder_score
+        from marts.top_tokens_by_usd_volume
+        order by volume_24h_usd desc, mint_address
+        limit 5
+        """,
+    ),
+    (
+        "latest 1-minute candles (marts.price_candles_1m):",
+        ["symbol", "minute", "open SOL", "close SOL", "volume SOL", "trades"],
+        """
+        select tk.symbol, to_char(c.bucket at time zone 'utc', 'YYYY-MM-DD HH24:MI'), round(c.open, 12),
+               round(c.close, 12), round(c.volume_sol, 3), c.trade_count
+        from marts.price_candles_1m as c
+        join tokens as tk on tk.id = c.token_id
+        order by c.bucket desc, c.volume_sol desc
+        limit 3
+        """,
+    ),
+    (
+        "most held tokens (marts.holder_distribution):",
+        ["symbol", "holders", "top 10 %", "gini", "shannon"],
+        """
+        select tk.symbol, hd.holder_count, round(hd.top_10_pct, 1), round(hd.gini, 3), round(hd.shannon, 3)
+        from marts.holder_distribution as hd
+        join tokens as tk on tk.id = hd.token_id
+        order by hd.holder_count desc, hd.token_mint
+        limit 3
+        """,
+    ),
+    (
+        "best wallets by realized PnL (marts.wallet_performance):",
+        ["wallet", "realized SOL", "tokens", "win rate %"],
+        """
+        select left(wallet_address, 8) || '…', round(realized_pnl_sol, 3), tokens_traded, win_rate
+        from marts.wallet_performance
+        order by realized_pnl_sol desc, wallet_address
+        limit 3
+        """,
+    ),
+]
+
+
+def mart_samples(conn: psycopg.Connection) -> list[tuple[str, list[str], list[tuple[object, ...]]]]:
+    """A few lines from the dbt marts (after `dbt build`), each with its title and headers."""
+    return [(title, headers, conn.execute(query).fetchall()) for title, headers, query in MART_SAMPLES]

@@ -42,12 +42,19 @@ def test_the_main_job_loads_fixtures_and_a_market_and_a_second_run_changes_nothi
     assert "30 records read" in first.stdout, "the real fixtures were loaded"
     assert "simulated: 40 tokens" in first.stdout
     assert "TimescaleDB edition:" in first.stdout and "transactions" in first.stdout
+    assert "dbt build: every model built and every test passed" in first.stdout
+    assert "top tokens by 24h USD volume (marts.top_tokens_by_usd_volume):" in first.stdout
+    with psycopg.connect(empty_database_url) as c:
+        marts = c.execute("select (select count(*) from marts.price_candles_1m), "
+                          "(select count(*) from marts.top_tokens_by_usd_volume)").fetchone()
+    assert marts is not None and marts[0] > 0 and marts[1] > 0, "the demo built the marts"
     after_first = table_counts(empty_database_url)
     assert after_first["transactions"] > 17
 
     second = run(["demo", "--fixtures", str(fixtures_dir), "--sim-tokens", "40"], empty_database_url, loader_url)
     assert second.returncode == 0, second.stderr
     assert "migrations: 0 applied" in second.stdout
+    assert "dbt build: every model built and every test passed" in second.stdout
     loaded = [int(n) for n in re.findall(r"= (\d+) loaded \+", second.stdout)]
     assert loaded == [0, 0], "nothing new is loaded the second time"
     assert table_counts(empty_database_url) == after_first
