@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -41,10 +40,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from megatron import db, dbt, migrate  # noqa: E402
+from megatron import db, dbt  # noqa: E402
 from megatron.events import Trade  # noqa: E402
 from megatron.ingest.loader import Loader  # noqa: E402
 from megatron.simulate import simulate  # noqa: E402
+
+from bench_db import drop, fresh_database  # noqa: E402
 
 FULL_TOKENS = 100_000
 # dbt writes its artifacts here, not in the project's target/ (a test run may use that one at the same time)
@@ -167,21 +168,6 @@ from tokens as tk
 cross join lateral generate_series(tk.creation_timestamp, tk.creation_timestamp + interval '12 hours',
                                    interval '15 minutes') as ts;
 """
-
-
-def fresh_database(server: str, label: str) -> str:
-    name = f"megatron_bench_{label}_{secrets.token_hex(3)}"
-    with psycopg.connect(server, autocommit=True) as c:
-        c.execute(f'create database "{name}"')
-    url = db.with_dbname(server, name)
-    migrate.migrate(url)
-    return url
-
-
-def drop(server: str, url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(server, autocommit=True) as c:
-        c.execute(f'drop database if exists "{name}" with (force)')
 
 
 def timed(conn: psycopg.Connection, statement: str, *, repeat: int = 3, setup: str | None = None) -> float:

@@ -20,7 +20,6 @@ Prints `name: value unit (ratio vs baseline)` lines. Goal: loader ≥ 0.6 × raw
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import sys
 import time
@@ -32,10 +31,12 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from megatron import db, migrate  # noqa: E402
+from megatron import db  # noqa: E402
 from megatron.events import SolUsdPrice, TokenCreate, Trade  # noqa: E402
 from megatron.ingest.loader import Loader  # noqa: E402
 from megatron.simulate import simulate  # noqa: E402
+
+from bench_db import drop, fresh_database  # noqa: E402
 
 BARE = """
 create table bare_trades (
@@ -53,21 +54,6 @@ def trade_row(t: Trade) -> tuple[object, ...]:
     return (t.signature, t.slot, t.block_time, t.event_index, t.program, t.mint, t.pool, t.side, t.user,
             t.sol_amount, t.token_amount, t.virtual_sol_reserves, t.virtual_token_reserves, t.real_sol_reserves,
             t.real_token_reserves, t.fee, t.creator_fee, t.tx_fee)
-
-
-def fresh_database(server: str, label: str) -> str:
-    name = f"megatron_bench_{label}_{secrets.token_hex(3)}"
-    with psycopg.connect(server, autocommit=True) as c:
-        c.execute(f'create database "{name}"')
-    url = db.with_dbname(server, name)
-    migrate.migrate(url)
-    return url
-
-
-def drop(server: str, url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(server, autocommit=True) as c:
-        c.execute(f'drop database if exists "{name}" with (force)')
 
 
 def bench_raw_copy(url: str, trades: list[Trade]) -> float:
