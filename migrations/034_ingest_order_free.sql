@@ -21,6 +21,9 @@ set local search_path = public, megatron;
 
 drop function megatron.ingest_apply();
 
+-- the classic-constant progress of 031 is replaced by megatron.curve_progress(real, virtual, supply) (033)
+drop function megatron.curve_progress(numeric);
+
 -- a (token, wallet) pair's trades are what the holder recomputation reads on every batch
 drop index idx_transactions_user_time;
 create index idx_transactions_user_token_time on transactions (user_address, token_id, block_time desc);
