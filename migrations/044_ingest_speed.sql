@@ -462,10 +462,15 @@ begin
                 round((s.sol_amount / 1e9) / nullif(s.token_amount / power(10::numeric, t.decimals), 0), 20) as price,
                 u.sol_usd
             from ingest_trades as s
-            inner join ingest_fresh_trade_keys as f on f.signature = s.signature and f.event_index = s.event_index
             inner join tokens as t on t.mint_address = s.mint
             inner join pools as p on p.pool_address = s.pool
             left join usd as u on u.at_time = to_timestamp(s.block_time)
+            -- every staged key new (the usual case): no need to look each one up
+            where v_fresh = v_staged_trades
+               or exists (
+                   select 1 from ingest_fresh_trade_keys as f
+                   where f.signature = s.signature and f.event_index = s.event_index
+               )
         )
 
         select
@@ -503,11 +508,15 @@ begin
         -- pairs that already have stored trades (read before the batch's trades are stored): their
         -- history is re-read from transactions; a pair new to the table has all its trades here
         insert into ingest_known_pairs (token_id, wallet)
-        select distinct n.token_id, n.user_address
-        from ingest_new_trades as n
-        where exists (
-            select 1 from transactions as tx where tx.user_address = n.user_address and tx.token_id = n.token_id
-        );
+        -- (a lateral probe per pair: one index lookup each, never a scan of the chunks)
+        select n.token_id, n.user_address
+        from (select distinct d.token_id, d.user_address from ingest_new_trades as d) as n
+        cross join lateral (
+            select 1 as found
+            from transactions as tx
+            where tx.user_address = n.user_address and tx.token_id = n.token_id
+            limit 1
+        ) as stored;
 
         -- slot_order of the new trades (and of stored trades whose group they join), before storing
         perform megatron.order_trades_in_slots();
@@ -653,11 +662,14 @@ begin
             tx.tx_index, tx.slot_order, false as fresh, tx.type, tx.amount_in, tx.amount_out, tx.virtual_token_reserves,
             tx.virtual_sol_reserves
         from groups as g
-        inner join transactions as tx
-            on tx.token_id = g.token_id
-            and tx.block_time = g.block_time
-            and tx.pool_id = g.pool_id
-            and tx.slot is not distinct from g.slot
+        cross join lateral (
+            select s.*
+            from transactions as s
+            where s.token_id = g.token_id
+              and s.block_time = g.block_time
+              and s.pool_id = g.pool_id
+              and s.slot is not distinct from g.slot
+        ) as tx
         where g.late
         union all
         select
@@ -861,8 +873,13 @@ begin
             tx.slot_order
         from known as k
         inner join tokens as t on t.id = k.token_id
-        inner join transactions as tx on tx.user_address = k.wallet and tx.token_id = k.token_id
-        where tx.type in ('buy', 'sell')
+        -- lateral: the pair's trades through the (user_address, token_id) index, not a scan of the chunks
+        cross join lateral (
+            select
+                s.signature, s.event_index, s.block_time, s.type, s.token_amount, s.sol_amount, s.slot, s.slot_order
+            from transactions as s
+            where s.user_address = k.wallet and s.token_id = k.token_id and s.type in ('buy', 'sell')
+        ) as tx
         union all
         -- pairs new to the table: all of their trades are in the batch
         select
