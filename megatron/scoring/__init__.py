@@ -162,21 +162,25 @@ def _counts(conn: psycopg.Connection, run_id: int, part: SnapshotPart) -> tuple[
     return int(row[0]), int(row[1])
 
 
-# relations the scoring models read that a normal `dbt build` makes; when one is missing the run builds them
-_UPSTREAM = ("staging.stg_megatron__score_grid", "staging.stg_megatron__transactions", "marts.scoring_technical_bands")
+# relations the scoring models read that a normal `dbt build` makes; when one is missing the run builds them.
+# The run also refreshes marts.latest_token_scores (the newest score per token) from the rows it wrote.
+_UPSTREAM = (
+    "staging.stg_megatron__score_grid", "staging.stg_megatron__token_scores", "staging.stg_megatron__technical_scores",
+    "staging.stg_megatron__holder_scores", "marts.scoring_technical_bands", "marts.latest_token_scores",
+)
 
 
 def _run_models(url: str, run_id: int, build_upstream: bool) -> None:
     from megatron import dbt
 
-    selector = "+tag:scoring" if build_upstream else "tag:scoring"
+    selectors = ["+tag:scoring", "+latest_token_scores"] if build_upstream else ["tag:scoring", "latest_token_scores"]
     args = [
-        "build", "--select", selector, "--resource-type", "model", "--resource-type", "seed",
+        "build", "--select", *selectors, "--resource-type", "model", "--resource-type", "seed",
         "--vars", f"{{score_run_id: {run_id}}}", "--quiet",
     ]
     result = dbt.run(args, url, capture=True)
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        tail = "\n".join(line[:300] for line in (result.stdout + result.stderr).strip().splitlines()[-15:])
         raise MegatronError(f"The scoring models failed in run {run_id} (dbt exit {result.returncode}); dbt said:\n{tail}")
 
 
