@@ -29,8 +29,9 @@
     sniper window after its create slot / in the create slot, not as its creator); realized PnL and win rate
     (wallet_positions_for). Classes: bot (weighted signals, share of the weight of the signals that could be
     evaluated: SOL balances are not loaded, so the two balance signals are left out instead of counted as
-    absent), MEV bot, sniper, bundler, smart money (the project's performance rule: win rate and tokens traded,
-    realized profit > 0; `smart_money_rule` says so), diamond hands (metric definition, H12), dumper.
+    absent), MEV bot, sniper, bundler, smart money (the project's performance rule: win rate and tokens
+    traded, realized profit > 0, and not an automaton: not a bot, MEV bot, sniper or bundler;
+    `smart_money_rule` says so), diamond hands (metric definition, H12), dumper.
     One row per pair with at least one trade. -#}
 {% macro wallet_features_for(pairs) -%}
     with
@@ -284,15 +285,15 @@
             sc.last_active,
             round(sc.age_days, 6) as age_days,
             true as age_is_lower_bound,
-            sc.trade_count,
-            sc.buy_count,
-            sc.sell_count,
-            sc.tokens_traded,
-            sc.tokens_bought,
-            sc.snipes,
-            sc.bundled_buys,
+            sc.trade_count::integer as trade_count,
+            sc.buy_count::integer as buy_count,
+            sc.sell_count::integer as sell_count,
+            sc.tokens_traded::integer as tokens_traded,
+            sc.tokens_bought::integer as tokens_bought,
+            sc.snipes::integer as snipes,
+            sc.bundled_buys::integer as bundled_buys,
             sc.realized_pnl_sol,
-            sc.tokens_closed,
+            sc.tokens_closed::integer as tokens_closed,
             round(sc.win_rate, 2) as win_rate,
             round(sc.bot_score, 4) as bot_score,
             sc.timing_patterns,
@@ -313,12 +314,56 @@
                 and sc.tokens_traded > {{ holder_param('smart_money_min_tokens') }}
                 and sc.realized_pnl_sol > 0,
                 false
-            ) as is_smart_money,
+            ) as is_profitable_trader,
             'performance' as smart_money_rule,
             sc.age_days > {{ holder_param('diamond_hands_min_age_days') }} and sc.sell_count = 0 as is_diamond_hands,
-            sc.buy_count > 0 and sc.sell_count > 0 and sc.sell_count > 1.5 * sc.buy_count as is_dumper
+            sc.buy_count > 0 and sc.sell_count > 0 and sc.sell_count > 1.5 * sc.buy_count as is_dumper,
+            'wallet-2026.12' as rule_version
         from scored as sc
+    ),
+
+    smart as (
+        select
+            cl.*,
+            cl.is_profitable_trader and not (cl.is_bot or cl.is_mev_bot or cl.is_sniper or cl.is_bundler)
+                as is_smart_money
+        from classified as cl
+    ),
+
+    final as (
+        select
+            sm.wallet_address,
+            sm.as_of,
+            sm.first_seen,
+            sm.last_active,
+            sm.age_days,
+            sm.age_is_lower_bound,
+            sm.trade_count,
+            sm.buy_count,
+            sm.sell_count,
+            sm.tokens_traded,
+            sm.tokens_bought,
+            sm.snipes,
+            sm.bundled_buys,
+            sm.realized_pnl_sol,
+            sm.tokens_closed,
+            sm.win_rate,
+            sm.bot_score,
+            sm.timing_patterns,
+            sm.mev_activity,
+            sm.sandwich_pattern,
+            sm.identical_trades,
+            sm.is_bot,
+            sm.is_mev_bot,
+            sm.is_sniper,
+            sm.is_bundler,
+            sm.is_smart_money,
+            sm.smart_money_rule,
+            sm.is_diamond_hands,
+            sm.is_dumper,
+            sm.rule_version
+        from smart as sm
     )
 
-    select * from classified
+    select * from final
 {%- endmacro %}
