@@ -18,24 +18,27 @@
 
 set local search_path = public, megatron;
 
+-- plain columns: TimescaleDB refuses a column with a constraint on a hypertable with compression enabled
+-- (holder_scores compresses on Community); the bounds are the macro's and dbt's data tests, and
+-- frozen_holder_scores below (a plain table) checks them.
 alter table holder_scores
-add column mode text check (mode in ('snapshot', 'trade')),
-add column included_holders integer check (included_holders >= 0),
-add column dampening_factor numeric(4, 3) check (dampening_factor > 0 and dampening_factor <= 1),
-add column top_1_concentration numeric(7, 4) check (top_1_concentration between 0 and 100),
-add column gini_points numeric(5, 2) check (gini_points between 0 and 40),
-add column top_1_points numeric(5, 2) check (top_1_points between 0 and 40),
-add column holder_count_points numeric(5, 2) check (holder_count_points between 0 and 31),
-add column bot_ratio_points numeric(5, 2) check (bot_ratio_points between 0 and 40),
-add column smart_money_points numeric(5, 2) check (smart_money_points between 0 and 40),
-add column wallet_age_points numeric(5, 2) check (wallet_age_points between 0 and 31),
-add column active_24h_points numeric(5, 2) check (active_24h_points between 0 and 40),
-add column organic_growth_points numeric(5, 2) check (organic_growth_points between 0 and 40),
-add column velocity_points numeric(5, 2) check (velocity_points between 0 and 31),
-add column active_24h_ratio numeric(5, 4) check (active_24h_ratio between 0 and 1),
-add column organic_growth numeric(5, 4) check (organic_growth between 0 and 1),
-add column velocity_score numeric(5, 4) check (velocity_score between 0 and 1),
-add column rule_version text check (char_length(rule_version) <= 40);
+add column mode text,
+add column included_holders integer,
+add column dampening_factor numeric(4, 3),
+add column top_1_concentration numeric(7, 4),
+add column gini_points numeric(5, 2),
+add column top_1_points numeric(5, 2),
+add column holder_count_points numeric(5, 2),
+add column bot_ratio_points numeric(5, 2),
+add column smart_money_points numeric(5, 2),
+add column wallet_age_points numeric(5, 2),
+add column active_24h_points numeric(5, 2),
+add column organic_growth_points numeric(5, 2),
+add column velocity_points numeric(5, 2),
+add column active_24h_ratio numeric(5, 4),
+add column organic_growth numeric(5, 4),
+add column velocity_score numeric(5, 4),
+add column rule_version text;
 
 comment on column holder_scores.mode is
 'How the holder set was found (spec §4.1): snapshot (a stored holder snapshot at or before T) or trade (net buys - sells).';
