@@ -20,29 +20,27 @@
         select
             gp.token_mint,
             gp.as_of,
-            {% if gated -%}
-            coalesce(tk.graduation_timestamp <= gp.as_of, false) as is_frozen,
-            case when tk.graduation_timestamp <= gp.as_of then tk.graduation_timestamp else gp.as_of end as scored_at,
+            {{ 'true' if gated else 'false' }} and coalesce(tk.graduation_timestamp <= gp.as_of, false) as is_frozen,
             case
+                when {{ 'true' if gated else 'false' }} and tk.graduation_timestamp <= gp.as_of
+                    then tk.graduation_timestamp
+                else gp.as_of
+            end as scored_at,
+            case
+                when not {{ 'true' if gated else 'false' }} then null::numeric
                 when tk.graduation_timestamp <= gp.as_of then 100
                 else public.bonding_curve_progress_at(gp.token_mint, gp.as_of)
             end as progress
-            {%- else -%}
-            false as is_frozen,
-            gp.as_of as scored_at,
-            null::numeric as progress
-            {%- endif %}
         from grid_pairs as gp
         inner join {{ ref('stg_megatron__tokens') }} as tk on gp.token_mint = tk.mint_address
     ),
 
     passing as (
         select * from gate as gt
-        {% if gated -%}
         where
-            gt.is_frozen
+            not {{ 'true' if gated else 'false' }}
+            or gt.is_frozen
             or (gt.progress >= {{ holder_param('min_progress') }} and gt.progress < {{ holder_param('max_progress') }})
-        {%- endif %}
     ),
 
     scored_pairs as (

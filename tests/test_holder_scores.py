@@ -358,3 +358,31 @@ def test_risks_of_a_whale_held_token_by_hand(built: Built) -> None:
     launch = built.at_t1["token_risk"][mint("launch")]
     # insider: 2 × (0.3 creator + 0.6 bundled + 0.2 sniper) + 20 bundled + 20 creator sold
     assert launch["insider_risk"] == Decimal("42.20")
+
+
+# --- the queue worker ------------------------------------------------------------------------------------
+
+
+def test_the_queue_worker_scores_each_milestone_as_of_its_time_and_finishes_it(built: Built, database_url: str) -> None:
+    from megatron.scoring.holders import work_queue
+
+    # requests as the milestone trigger writes them: even10 at h7's buy (80 M tokens = 10.09 %), and "four"
+    # (4 holders: the score is absent, the request still done)
+    with psycopg.connect(database_url) as conn:
+        for token, at in (("even10", T0 + 7), ("four", T0 + 3)):
+            conn.execute(
+                "insert into holder_score_queue (token_mint, priority, reason, scheduled_at) "
+                "values (%s, 3, 'milestone_crossed 10%%', to_timestamp(%s)) on conflict do nothing", (mint(token), at))
+        pending = dict(conn.execute(
+            "select token_mint, scheduled_at from holder_score_queue where processed_at is null").fetchall())
+    assert mint("even10") in pending and mint("four") in pending
+    run = work_queue(100, worker="test", url=database_url)
+    assert run.error is None and run.taken == len(pending) and run.outcomes == {"processed": len(pending)}
+    with psycopg.connect(database_url) as conn:
+        left = conn.execute("select count(*) from holder_score_queue where processed_at is null").fetchone()
+        row = conn.execute(
+            "select included_holders, mode, run_id from holder_scores where token_mint = %s and timestamp = %s",
+            (mint("even10"), pending[mint("even10")])).fetchone()
+    assert left == (0,)
+    assert row == (8, "trade", run.run_id)  # h0..h7 held at the milestone
+    assert work_queue(100, worker="test", url=database_url).taken == 0
