@@ -10,7 +10,9 @@
 -- re-scoring a T a no-op (insert ... on conflict do nothing).
 -- Bounded columns of 009 (numeric(10,4)) receive values clamped to +-999999.9999 by the model; a
 -- ratio without sells (+infinity, T9) is stored as 999999.9999.
--- The scoring run (orchestrator role) inserts the rows.
+-- The scoring run (orchestrator role) inserts the rows. The new columns carry no CHECK and no default:
+-- TimescaleDB Community refuses to add a column with a constraint to a hypertable with compression enabled
+-- (the scoring model always writes them).
 
 set local search_path = public, megatron;
 
@@ -35,11 +37,11 @@ add column sell_pressure_points numeric(5, 2),
 add column duration_penalty numeric(5, 2),
 add column recovery_points numeric(5, 2),
 add column recovery_bonus numeric(5, 2),
-add column is_frozen boolean default false,
+add column is_frozen boolean,
 add column evaluated_at timestamptz,
 add column graduated_at timestamptz,
-add column rule_version text check (char_length(rule_version) <= 40),
-add column mode text default 'clean' check (mode in ('clean', 'legacy')),
+add column rule_version text,
+add column mode text,
 add column run_id bigint;
 
 comment on column technical_scores.price_sol is 'price(T): the latest trade''s price in SOL at or before evaluated_at.';

@@ -434,7 +434,7 @@ def test_every_score_stays_in_its_range_and_each_total_equals_its_parts(database
         toks.append(tok)
     with psycopg.connect(database_url, autocommit=True) as c:
         load(c, [e for tok in toks for e in tok.events] + sol_usd(T - 7200, T))
-    at = AT + timedelta(seconds=n)  # its own T: earlier examples' rows do not count
+    at = AT + timedelta(seconds=n + 1)  # its own T and its own tokens: other rows do not count
     run = scoring.score(at, tokens=scoring.TokenSelection(tuple(t.mint for t in toks)), url=database_url)
     assert run.parts["technical"].written == len(toks) and run.parts["aggregate"].written == len(toks)
     with psycopg.connect(database_url) as c:
@@ -442,7 +442,7 @@ def test_every_score_stays_in_its_range_and_each_total_equals_its_parts(database
             "select t.market_cap_score, t.bonding_curve_score, t.trading_health_score, t.selloff_response_score, "
             "t.total_score, a.technical_score, a.holder_score, a.social_score, a.total_score "
             "from technical_scores as t join token_scores as a on a.token_mint = t.token_mint and a.as_of = t.timestamp "
-            "where t.timestamp = %s", (at,)).fetchall()
+            "where t.timestamp = %s and t.token_mint = any(%s)", (at, [t.mint for t in toks])).fetchall()
     assert len(rows) == len(toks)
     for mc, bc, th, so, tech, tech_part, holder, social, total in rows:
         assert 0 <= mc <= 100 and D("12.5") <= bc <= 83 and 0 <= th <= 75 and -60 <= so <= 75

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -20,6 +21,7 @@ from psycopg import sql
 
 from megatron import db
 from megatron.errors import MegatronError
+from megatron.paths import project_root
 
 __all__ = [
     "PARTS",
@@ -173,22 +175,57 @@ _UPSTREAM = (
 )
 
 
-def _run_models(url: str, run_id: int, build_upstream: bool) -> None:
-    """Run the models tagged scoring (and refresh latest_token_scores) for ``run_id``. The run id reaches the
-    models as the session setting megatron.score_run_id (var('score_run_id') reads it), so dbt's partial parse
-    stays valid between runs. The first run on a database also builds the views and seeds they read."""
-    from megatron import dbt
+class _Models:
+    """The scoring models run in this process through dbt's programmatic runner (dbtRunner): the project is
+    parsed once and the manifest reused for every chunk of a backfill, so a chunk costs its SQL, not a dbt start.
+    The run id reaches the models as the session setting megatron.score_run_id (PGOPTIONS; var('score_run_id')
+    reads it). The first run on a database also builds the views and seeds the models read."""
 
-    if build_upstream:
-        args = ["build", "--select", "+tag:scoring", "+latest_token_scores",
-                "--resource-type", "model", "--resource-type", "seed"]
-    else:
-        args = ["run", "--select", "tag:scoring", "latest_token_scores"]
-    options = " ".join(filter(None, [os.environ.get("PGOPTIONS", ""), f"-c megatron.score_run_id={run_id}"]))
-    result = dbt.run([*args, "--quiet"], url, capture=True, extra_env={"PGOPTIONS": options})
-    if result.returncode != 0:
-        tail = "\n".join(line[:300] for line in (result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise MegatronError(f"The scoring models failed in run {run_id} (dbt exit {result.returncode}); dbt said:\n{tail}")
+    def __init__(self, url: str, build_upstream: bool) -> None:
+        from megatron import db as database, dbt as project_dbt
+
+        self.build_upstream = build_upstream
+        self.env = project_dbt.environment(url)
+        self.env.update(database.dbt_env(url))
+        self.manifest: Any = None
+        self.root = str(project_root())
+
+    def _invoke(self, args: list[str], run_id: int | None) -> Any:
+        from dbt.cli.main import dbtRunner
+
+        saved = dict(os.environ)
+        os.environ.update(self.env)
+        if run_id is not None:
+            base = saved.get("PGOPTIONS", "")
+            os.environ["PGOPTIONS"] = " ".join(filter(None, [base, f"-c megatron.score_run_id={run_id}"]))
+        try:
+            runner = dbtRunner(manifest=self.manifest) if self.manifest is not None else dbtRunner()
+            return runner.invoke([*args, "--project-dir", self.root, "--profiles-dir", self.root, "--quiet"])
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def run(self, run_id: int) -> None:
+        if self.manifest is None:
+            parsed = self._invoke(["parse"], None)
+            if not parsed.success:
+                raise MegatronError(f"dbt could not parse the project: {parsed.exception or 'see the dbt log'}")
+            self.manifest = parsed.result
+        if self.build_upstream:
+            args = ["build", "--select", "+tag:scoring", "+latest_token_scores",
+                    "--resource-type", "model", "--resource-type", "seed"]
+        else:
+            args = ["run", "--select", "tag:scoring", "latest_token_scores"]
+        result = self._invoke(args, run_id)
+        if not result.success:
+            failures = [
+                f"{r.node.name}: {(r.message or '').strip()[:400]}"
+                for r in getattr(result.result, "results", []) or []
+                if str(r.status) in ("error", "fail")
+            ]
+            detail = "; ".join(failures) or str(result.exception or "see the dbt log")
+            raise MegatronError(f"The scoring models failed in run {run_id}: {detail}")
+        self.build_upstream = False
 
 
 def _fill(
@@ -239,6 +276,7 @@ def _score_times(
             for name in _UPSTREAM
         )
         replayed: set[str] = set()
+        models = _Models(target, build_upstream)
         if progress:
             progress(0, len(times))
         for start in range(0, len(times), chunk):
@@ -248,8 +286,7 @@ def _score_times(
                 run.pairs += pairs
                 if pairs:
                     run.replayed_tokens += _replay_selloffs(conn, run.run_id, replayed)
-                    _run_models(target, run.run_id, build_upstream)
-                    build_upstream = False
+                    models.run(run.run_id)
                     for part in PARTS:
                         written, already = _counts(conn, run.run_id, part)
                         run.parts[part.name].written += written

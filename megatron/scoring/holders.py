@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from megatron import db
 from megatron.errors import MegatronError
-from megatron.scoring import _UPSTREAM, _replay_selloffs, _run_models
+from megatron.scoring import _UPSTREAM, _Models, _replay_selloffs
 
 
 @dataclass
@@ -69,7 +69,7 @@ def work_queue(limit: int = 50, *, worker: str | None = None, url: str | None = 
                 (run_id, [i[1] for i in items], [i[2] for i in items]),
             )
             _replay_selloffs(conn, run_id, set())
-            _run_models(target, run_id, build_upstream)
+            _Models(target, build_upstream).run(run_id)
             counted = conn.execute(
                 "select count(*) from public.holder_scores as h "
                 "join megatron.score_grid as g on g.token_mint = h.token_mint "

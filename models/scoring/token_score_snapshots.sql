@@ -8,8 +8,16 @@
     without it every row is social_missing. Part models that write holder snapshots in the same run must run
     first: add a `-- depends_on: {{ "{{ ref('...') }}" }}` line here for them. -#}
 -- depends_on: {{ ref('holder_score_snapshots') }}
-{%- set params = scoring_parameters() %}
 with
+
+{#- one row always: a missing parameter gives NULL flags, which token_scores refuses (not null): a loud error #}
+stale_after as (
+    select (
+        select make_interval(mins => pa.value::integer)
+        from {{ ref('scoring_technical_parameters') }} as pa
+        where pa.name = 'holder_stale_minutes'
+    ) as holder_stale_after
+),
 
 grid as (
     select
@@ -85,8 +93,7 @@ aggregated as (
         ws.holder_as_of,
         ws.holder_total is null as holder_missing,
         ws.holder_total is not null and not ws.holder_frozen
-        and ws.as_of - ws.holder_as_of > interval '{{ scoring_param(params, "holder_stale_minutes") }} minutes'
-            as holder_stale,
+        and ws.as_of - ws.holder_as_of > sa.holder_stale_after as holder_stale,
         ws.holder_frozen,
         ws.social_as_of,
         ws.social_total is null as social_missing,
@@ -95,6 +102,7 @@ aggregated as (
         ws.rule_version,
         {{ var('score_run_id') }}::bigint as run_id
     from with_social as ws
+    cross join stale_after as sa
 )
 
 select * from aggregated
