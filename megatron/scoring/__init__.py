@@ -112,6 +112,8 @@ class SnapshotPart:
 # The parts the scoring models write, in the order they are reported. Other parts (holder, social) add theirs.
 PARTS: list[SnapshotPart] = [
     SnapshotPart("technical", "technical_scores", "timestamp"),
+    SnapshotPart("holder", "holder_scores", "timestamp"),
+    SnapshotPart("risk", "risk_metrics", "timestamp"),
     SnapshotPart("aggregate", "token_scores", "as_of"),
 ]
 
