@@ -51,7 +51,8 @@ comment on column social_observations.mentions_24h is
 'Tweets naming the token (cashtag, mint or handle) in the 24 hours before observed_at.';
 comment on column social_observations.smart_mentions_24h is
 'Of mentions_24h, those by influencer, project or VC accounts.';
-comment on column social_observations.engagement_24h is 'Likes + retweets + replies + quotes on the mentions_24h tweets.';
+comment on column social_observations.engagement_24h is
+'Likes + retweets + replies + quotes on the mentions_24h tweets.';
 
 -- small table: weekly chunks, no compression, kept (the as-of score reads old observations in backfills)
 select megatron.declare_hypertable('social_observations', 'observed_at', interval '7 days');
