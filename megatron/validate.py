@@ -356,8 +356,8 @@ def _validate_social(event: SocialObservation, now_s: float) -> None:
                 f"X's launch (2006-03-21) and observed_at ({_fmt_time(event.observed_at)})",
             )
     if event.score is not None:
-        score = float(event.score)
-        if math.isnan(score) or math.isinf(score) or score < 0 or score >= MAX_SOCIAL_SCORE:
+        score = event.score
+        if (isinstance(score, float) and not math.isfinite(score)) or not 0 <= score < MAX_SOCIAL_SCORE:
             raise InvalidEvent("bad_score", f"score {event.score!r} is not a number between 0 and {MAX_SOCIAL_SCORE:,}")
 
 
