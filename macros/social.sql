@@ -9,8 +9,8 @@
       credibility = TweetScout score points + smart-follower points (influencers + projects + VCs)
       buzz        = mentions_24h points + engagement_24h points + smart_mentions_24h points
     A metric the observation lacks (null) earns 0. Returns one row per scored pair with the parts, each metric's
-    points, the observation used (observed_at, source, handle) and the rule version. Used as
-    `social as ({{ social_scores_for('grid') }})`. -#}
+    points, the observation used (social_as_of = its observed_at, observation_source, handle) and the rule
+    version. Used as `social as ({{ social_scores_for('grid') }})`. -#}
 {% macro social_scores_for(grid) -%}
     with
 
@@ -138,7 +138,7 @@
             spw.engagement_points,
             spw.smart_mentions_points,
             sl.fresh_account,
-            sl.observed_at,
+            sl.observed_at as social_as_of,
             sl.source as observation_source,
             sl.handle,
             sp.rule_version
@@ -163,7 +163,7 @@
             sps.engagement_points,
             sps.smart_mentions_points,
             sps.fresh_account,
-            sps.observed_at,
+            sps.social_as_of,
             sps.observation_source,
             sps.handle,
             sps.rule_version

@@ -93,7 +93,7 @@ def build_at(url: str, at: int) -> None:
 def scores(conn: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
     rows = conn.execute(
         "select token_mint, social_score, audience_points, credibility_points, buzz_points, fresh_account, "
-        "extract(epoch from observed_at)::bigint, rule_version from marts.latest_social_scores"
+        "extract(epoch from social_as_of)::bigint, rule_version from marts.latest_social_scores"
     ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
