@@ -192,3 +192,31 @@ def test_the_ingest_role_may_insert_but_not_delete_and_analysts_only_read(databa
             "select time_column from megatron.hypertable_policies where hypertable = 'public.social_observations'::regclass"
         ).fetchone()
         assert registered == ("observed_at",)
+
+
+def test_the_simulator_adds_the_same_valid_social_observations_in_time_order_each_run(
+    db: psycopg.Connection, loader_url: str, database_url: str, tmp_path: Path
+) -> None:
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"market{n}.jsonl"
+        result = subprocess.run(
+            [sys.executable, "-m", "megatron.cli", "simulate", "--tokens", "30", "--days", "0.3", "--seed", "11",
+             "--out", str(out)],
+            env=dict(os.environ, DATABASE_URL=database_url), capture_output=True, text=True, timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        outs.append(out.read_text())
+    assert outs[0] == outs[1], "same seed, same market, same social observations"
+    lines = [json.loads(line) for line in outs[0].splitlines()]
+    times = [o.get("block_time", o.get("price_time", o.get("observed_at"))) for o in lines]
+    assert times == sorted(times)
+    social = [o for o in lines if o["kind"] == "social_observation"]
+    creates = {o["mint"]: o["block_time"] for o in lines if o["kind"] == "token_create"}
+    assert social and {o["mint"] for o in social} <= set(creates)
+    assert all(o["observed_at"] > creates[o["mint"]] for o in social)
+    run_id, _ = megatron_ingest(database_url, loader_url, tmp_path / "market1.jsonl")
+    run = run_row(db, run_id)
+    assert run["records_rejected"] == 0 and run["events_rejected"] == 0
+    stored = db.execute("select count(*) from social_observations where source = 'simulator'").fetchone()
+    assert stored == (len(social),)
