@@ -20,7 +20,13 @@ import base58
 import psycopg
 import pytest
 from megatron import db as megatron_db
-from megatron.events import TokenCreate
+from megatron.events import (
+    INITIAL_REAL_TOKEN_RESERVES,
+    INITIAL_VIRTUAL_SOL_RESERVES,
+    INITIAL_VIRTUAL_TOKEN_RESERVES,
+    TokenCreate,
+    Trade,
+)
 
 NOW = int(time.time()) // 60 * 60
 T = NOW - 26 * 3600  # the scoring time; every observation and every T below lies in the past
@@ -35,11 +41,23 @@ def sig(name: str) -> str:
 
 
 def create(name: str) -> str:
-    return TokenCreate(
+    """The token's create (40 days before T) and one buy three hours before T, so it is a scoring candidate."""
+    created = TokenCreate(
         signature=sig(f"{name}-create"), slot=1000, block_time=T - 40 * 86400, event_index=0, program="pumpfun",
         mint=key(f"{name}-mint"), name=f"{name} coin", symbol=name.upper()[:8], uri="https://example.invalid/m.json",
         creator=key(f"{name}-creator"), bonding_curve=key(f"{name}-curve"),
-    ).to_json()
+        virtual_sol_reserves=INITIAL_VIRTUAL_SOL_RESERVES, virtual_token_reserves=INITIAL_VIRTUAL_TOKEN_RESERVES,
+        real_token_reserves=INITIAL_REAL_TOKEN_RESERVES, token_total_supply=10**15,
+    )
+    vs, vt, sol_in = INITIAL_VIRTUAL_SOL_RESERVES, INITIAL_VIRTUAL_TOKEN_RESERVES, 2 * 10**9
+    out = vt - (vs * vt) // (vs + sol_in)
+    buy = Trade(
+        signature=sig(f"{name}-buy"), slot=2000, block_time=T - 3 * 3600, event_index=0, program="pumpfun",
+        mint=key(f"{name}-mint"), pool=key(f"{name}-curve"), side="buy", user=key(f"{name}-buyer"),
+        sol_amount=sol_in, token_amount=out, virtual_sol_reserves=vs + sol_in, virtual_token_reserves=vt - out,
+        real_sol_reserves=sol_in, real_token_reserves=INITIAL_REAL_TOKEN_RESERVES - out,
+    )
+    return created.to_json() + "\n" + buy.to_json()
 
 
 def observation(name: str, at: int, **values: Any) -> str:
@@ -189,3 +207,27 @@ def test_the_macro_scores_many_times_of_one_token_each_from_its_own_past(
         assert Decimal(str(row["social_score"])) == sum(
             Decimal(str(row[p])) for p in ("audience_points", "credibility_points", "buzz_points")
         )
+
+
+def test_the_999_aggregate_carries_the_social_score_at_t(loaded: dict[str, tuple[Any, ...]], database_url: str) -> None:
+    """`megatron score --at T` (issue 11 core's framework) reads the social part through social_scores_for: the
+    values above, their observation time, and social_missing for a token whose only observation is stale."""
+    mints = [key(f"{name}-mint") for name in ("alpha", "fresh", "quiet")]
+    result = subprocess.run(
+        [sys.executable, "-m", "megatron.cli", "score", "--at", iso(T), *[a for m in mints for a in ("--mint", m)]],
+        env=dict(os.environ, DATABASE_URL=database_url), capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout[-3000:] + result.stderr[-3000:]
+    with psycopg.connect(database_url) as conn:
+        rows = {
+            r[0]: r[1:] for r in conn.execute(
+                "select token_mint, social_score, extract(epoch from social_as_of)::bigint, social_missing, "
+                "total_score = technical_score + holder_score + social_score from token_scores where as_of = %s",
+                (datetime.fromtimestamp(T, tz=UTC),),
+            )
+        }
+    assert rows == {
+        mints[0]: (Decimal("197.00"), T - 7200, False, True),
+        mints[1]: (Decimal("264.50"), T - 3600, False, True),
+        mints[2]: (Decimal("0.00"), None, True, True),
+    }
