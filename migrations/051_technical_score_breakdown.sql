@@ -43,7 +43,8 @@ add column mode text default 'clean' check (mode in ('clean', 'legacy')),
 add column run_id bigint;
 
 comment on column technical_scores.price_sol is 'price(T): the latest trade''s price in SOL at or before evaluated_at.';
-comment on column technical_scores.sol_usd is 'SOL/USD at evaluated_at (sol_usd_price_at); NULL: none fresh, market cap 0.';
+comment on column technical_scores.sol_usd is
+'SOL/USD at evaluated_at (sol_usd_price_at); NULL: none fresh, market cap 0.';
 comment on column technical_scores.market_cap_base_points is 'Market-cap base position, 0..60 (spec §3.1 curve).';
 comment on column technical_scores.market_cap_velocity_points is 'Market-cap velocity bonus, 0..40 (spec §3.1, T2/T3).';
 comment on column technical_scores.progress_velocity_points is
@@ -56,20 +57,27 @@ comment on column technical_scores.buy_sell_ratio_points is 'Trading health: wei
 comment on column technical_scores.volume_trend_points is 'Trading health: volume trend points, 0..25.';
 comment on column technical_scores.whale_concentration_points is 'Trading health: whale concentration points, 0..20.';
 comment on column technical_scores.price_drop_60m is 'd60 in % (computed, not scored; spec §3.4).';
-comment on column technical_scores.red_candles is 'Trailing run of red 1-minute candles in (T - 30 min, T], in minutes (T6).';
+comment on column technical_scores.red_candles is
+'Trailing run of red 1-minute candles in (T - 30 min, T], in minutes (T6).';
 comment on column technical_scores.selloff_active is 'd5 > 10 or d15 > 15 or d30 > 20 or red >= 3 or dur > 0 (T4).';
-comment on column technical_scores.selloff_started_at is 'Start of the sell-off event open at T (selloff_open_at), if any.';
-comment on column technical_scores.selloff_duration_minutes is 'dur(T): whole minutes since that start; 0 if none open.';
+comment on column technical_scores.selloff_started_at is
+'Start of the sell-off event open at T (selloff_open_at), if any.';
+comment on column technical_scores.selloff_duration_minutes is
+'dur(T): whole minutes since that start; 0 if none open.';
 comment on column technical_scores.sell_pressure_points is 'Sell pressure, -40..40 (spec §3.4 table, T7).';
 comment on column technical_scores.duration_penalty is 'min(20, floor(dur / 2)), subtracted from the sell pressure.';
 comment on column technical_scores.recovery_points is 'Recovery points, 0..35 (35 when not active).';
 comment on column technical_scores.recovery_bonus is '+5 when active with no red candle run.';
 comment on column technical_scores.is_frozen is
 'T at or after graduation: the row carries the value as of graduated_at - 1 microsecond (spec §2.1).';
-comment on column technical_scores.evaluated_at is 'The time the value was computed as of: T, or graduated_at - 1 us when frozen.';
-comment on column technical_scores.graduated_at is 'The token''s graduation (first curve-complete/migration event) when <= T.';
-comment on column technical_scores.rule_version is 'The version of the scoring rules and thresholds (seeds/scoring) used.';
-comment on column technical_scores.mode is '''clean'': the spec''s resolutions; ''legacy'' is reserved for a compat mode.';
+comment on column technical_scores.evaluated_at is
+'The time the value was computed as of: T, or graduated_at - 1 us when frozen.';
+comment on column technical_scores.graduated_at is
+'The token''s graduation (first curve-complete/migration event) when <= T.';
+comment on column technical_scores.rule_version is
+'The version of the scoring rules and thresholds (seeds/scoring) used.';
+comment on column technical_scores.mode is
+'''clean'': the spec''s resolutions; ''legacy'' is reserved for a compat mode.';
 comment on column technical_scores.run_id is 'The scoring run (megatron.score_grid) that wrote the row.';
 
 grant select, insert on technical_scores to megatron_orchestrator;

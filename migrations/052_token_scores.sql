@@ -49,10 +49,12 @@ comment on table token_scores is
 'The 999 score of a token as of T (spec §5): clamped technical + newest holder snapshot <= T + newest social '
 'score <= T, with the as-of time of each part and the holder_missing/holder_stale/social_missing flags. Hypertable.';
 comment on column token_scores.technical_score is 'max(0, technical total at T) (T14); the technical_scores row of T.';
-comment on column token_scores.holder_score is 'Newest holder_scores total at or before T (frozen after graduation); 0 when missing.';
+comment on column token_scores.holder_score is
+'Newest holder_scores total at or before T (frozen after graduation); 0 when missing.';
 comment on column token_scores.social_score is 'Newest social score at or before T; 0 when missing.';
 comment on column token_scores.technical_raw is 'The technical total before the clamp (-60..333).';
-comment on column token_scores.technical_as_of is 'When the technical value was computed as of: T, or graduated_at - 1 us.';
+comment on column token_scores.technical_as_of is
+'When the technical value was computed as of: T, or graduated_at - 1 us.';
 comment on column token_scores.holder_as_of is 'Timestamp of the holder snapshot used; NULL when missing.';
 comment on column token_scores.holder_stale is 'The holder snapshot is older than 30 minutes at T (025''s threshold).';
 comment on column token_scores.social_as_of is 'Time of the social score used; NULL when missing.';

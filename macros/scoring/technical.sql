@@ -6,10 +6,10 @@
     marked is_frozen; a token whose progress reached 100 with no graduation event yet has no row.
     Every measure reads trades with block_time <= evaluated_at only. Thresholds: seeds/scoring (macros/scoring/
     thresholds.sql). Returns one row per pair with the measures and points of technical_scores (051). -#}
-{% macro technical_scores_for(grid) -%}
-{%- set params = scoring_parameters() -%}
-{%- set mc_lookback = scoring_param(params, 'market_cap_lookback_minutes') -%}
-{%- set progress_lookback = scoring_param(params, 'progress_lookback_minutes') -%}
+{% macro technical_scores_for(grid) %}
+    {%- set params = scoring_parameters() %}
+    {%- set mc_lookback = scoring_param(params, 'market_cap_lookback_minutes') %}
+    {%- set progress_lookback = scoring_param(params, 'progress_lookback_minutes') %}
     with
 
     grid_rows as (
@@ -180,11 +180,14 @@
                 filter (where wt.type = 'sell' and wt.age < interval '30 minutes'), 0) as weighted_sells_30m,
             coalesce(sum(wt.sol_amount) filter (where wt.age < interval '5 minutes'), 0) as volume_5m,
             coalesce(sum(wt.sol_amount) filter (where wt.age < interval '30 minutes'), 0) as volume_30m,
-            {%- for minutes in [5, 15, 30, 60] %}
             (array_agg(wt.price_per_token order by {{ event_order('wt.') }})
-                filter (where wt.price_per_token > 0 and wt.age < interval '{{ minutes }} minutes'))[1]
-                as first_price_{{ minutes }}m{{ "," if not loop.last }}
-            {%- endfor %}
+                filter (where wt.price_per_token > 0 and wt.age < interval '5 minutes'))[1] as first_price_5m,
+            (array_agg(wt.price_per_token order by {{ event_order('wt.') }})
+                filter (where wt.price_per_token > 0 and wt.age < interval '15 minutes'))[1] as first_price_15m,
+            (array_agg(wt.price_per_token order by {{ event_order('wt.') }})
+                filter (where wt.price_per_token > 0 and wt.age < interval '30 minutes'))[1] as first_price_30m,
+            (array_agg(wt.price_per_token order by {{ event_order('wt.') }})
+                filter (where wt.price_per_token > 0 and wt.age < interval '60 minutes'))[1] as first_price_60m
         from window_trades as wt
         group by wt.token_mint, wt.as_of
     ),
@@ -271,10 +274,10 @@
             end as whale_concentration,
             coalesce(ws.unique_traders_1h, 0)::integer as unique_traders_1h,
             coalesce(ws.trades_1h, 0)::integer as transactions_1h,
-            {%- for minutes in [5, 15, 30, 60] %}
-            coalesce((ws.first_price_{{ minutes }}m - pr.price_now) / ws.first_price_{{ minutes }}m * 100, 0)
-                as price_drop_{{ minutes }}m,
-            {%- endfor %}
+            coalesce((ws.first_price_5m - pr.price_now) / ws.first_price_5m * 100, 0) as price_drop_5m,
+            coalesce((ws.first_price_15m - pr.price_now) / ws.first_price_15m * 100, 0) as price_drop_15m,
+            coalesce((ws.first_price_30m - pr.price_now) / ws.first_price_30m * 100, 0) as price_drop_30m,
+            coalesce((ws.first_price_60m - pr.price_now) / ws.first_price_60m * 100, 0) as price_drop_60m,
             coalesce(rr.red_candles, 0) as red_candles,
             case
                 when coalesce(ws.trades_30m, 0) = 0 then 1.0

@@ -38,18 +38,24 @@
             "select lower_bound, lower_inclusive, upper_bound, upper_inclusive, points_at_lower, points_at_upper "
             ~ "from " ~ relation ~ " where band_set = '" ~ band_set ~ "' order by priority") -%}
         {%- if result.rows | length == 0 -%}
-            {{ exceptions.raise_compiler_error("seeds/scoring/scoring_technical_bands.csv has no band set " ~ band_set) }}
+            {{ exceptions.raise_compiler_error(
+                "seeds/scoring/scoring_technical_bands.csv has no band set " ~ band_set) }}
         {%- endif -%}
         case
         {%- for row in result.rows %}
             {%- set lower, lower_inclusive, upper, upper_inclusive, at_lower, at_upper = row %}
             {%- set conditions = [] %}
-            {%- if lower is not none %}{% do conditions.append(expression ~ (' >= ' if lower_inclusive else ' > ') ~ lower) %}{% endif %}
-            {%- if upper is not none %}{% do conditions.append(expression ~ (' <= ' if upper_inclusive else ' < ') ~ upper) %}{% endif %}
+            {%- if lower is not none %}
+                {%- do conditions.append(expression ~ (' >= ' if lower_inclusive else ' > ') ~ lower) %}
+            {%- endif %}
+            {%- if upper is not none %}
+                {%- do conditions.append(expression ~ (' <= ' if upper_inclusive else ' < ') ~ upper) %}
+            {%- endif %}
             {%- if conditions | length == 0 %}{% do conditions.append(expression ~ ' is not null') %}{% endif %}
             when {{ conditions | join(' and ') }} then
             {%- if at_lower == at_upper or lower is none or upper is none %} {{ at_lower }}::numeric
-            {%- else %} {{ at_lower }} + ({{ expression }} - {{ lower }}) / ({{ upper }} - {{ lower }})::numeric * ({{ at_upper }} - {{ at_lower }})
+            {%- else %} {{ at_lower }}
+                + ({{ expression }} - {{ lower }}) / ({{ upper }} - {{ lower }})::numeric * ({{ at_upper }} - {{ at_lower }})
             {%- endif %}
         {%- endfor %}
             else ({{ otherwise }})::numeric

@@ -63,7 +63,7 @@ snapshot_rows as (
         te.evaluated_at,
         te.graduated_at,
         te.rule_version,
-        'clean'::text as mode,
+        'clean'::text as mode,  -- noqa: RF04
         {{ var('score_run_id') }}::bigint as run_id
     from technical as te
 )

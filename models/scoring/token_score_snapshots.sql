@@ -67,30 +67,9 @@ with_holder as (
     ) as ho on true
 ),
 
-{%- if social_scores_for is defined %}
-
-social as (
-    {{ social_scores_for('grid') }}
-),
-
 with_social as (
-    select
-        wh.*,
-        so.social_score as social_total,
-        so.social_as_of
-    from with_holder as wh
-    left join social as so on wh.token_mint = so.token_mint and wh.as_of = so.as_of
+    {{ scoring_social_part('with_holder', 'grid') }}
 ),
-{%- else %}
-
-with_social as (
-    select
-        wh.*,
-        null::numeric as social_total,
-        null::timestamptz as social_as_of
-    from with_holder as wh
-),
-{%- endif %}
 
 aggregated as (
     select
