@@ -8,6 +8,7 @@ stamped with T, so re-running a T writes nothing. This module only starts things
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -162,21 +163,29 @@ def _counts(conn: psycopg.Connection, run_id: int, part: SnapshotPart) -> tuple[
     return int(row[0]), int(row[1])
 
 
-# relations the scoring models read that a normal `dbt build` makes; when one is missing the run builds them
-_UPSTREAM = ("staging.stg_megatron__score_grid", "staging.stg_megatron__transactions", "marts.scoring_technical_bands")
+# relations the scoring models read that a normal `dbt build` makes; when one is missing the run builds them.
+# The run also refreshes marts.latest_token_scores (the newest score per token) from the rows it wrote.
+_UPSTREAM = (
+    "staging.stg_megatron__score_grid", "staging.stg_megatron__token_scores", "staging.stg_megatron__technical_scores",
+    "staging.stg_megatron__holder_scores", "marts.scoring_technical_bands", "marts.latest_token_scores",
+)
 
 
 def _run_models(url: str, run_id: int, build_upstream: bool) -> None:
+    """Run the models tagged scoring (and refresh latest_token_scores) for ``run_id``. The run id reaches the
+    models as the session setting megatron.score_run_id (var('score_run_id') reads it), so dbt's partial parse
+    stays valid between runs. The first run on a database also builds the views and seeds they read."""
     from megatron import dbt
 
-    selector = "+tag:scoring" if build_upstream else "tag:scoring"
-    args = [
-        "build", "--select", selector, "--resource-type", "model", "--resource-type", "seed",
-        "--vars", f"{{score_run_id: {run_id}}}", "--quiet",
-    ]
-    result = dbt.run(args, url, capture=True)
+    if build_upstream:
+        args = ["build", "--select", "+tag:scoring", "+latest_token_scores",
+                "--resource-type", "model", "--resource-type", "seed"]
+    else:
+        args = ["run", "--select", "tag:scoring", "latest_token_scores"]
+    options = " ".join(filter(None, [os.environ.get("PGOPTIONS", ""), f"-c megatron.score_run_id={run_id}"]))
+    result = dbt.run([*args, "--quiet"], url, capture=True, extra_env={"PGOPTIONS": options})
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        tail = "\n".join(line[:300] for line in (result.stdout + result.stderr).strip().splitlines()[-15:])
         raise MegatronError(f"The scoring models failed in run {run_id} (dbt exit {result.returncode}); dbt said:\n{tail}")
 
 
