@@ -147,6 +147,7 @@ HYPERTABLES: dict[str, str] = {
     "activity_metrics": "timestamp",
     "risk_metrics": "timestamp",
     "api_credit_usage": "timestamp",
+    "social_observations": "observed_at",  # 070: the social score's raw input (ours; no seed policies)
 }
 
 PLAIN_TABLES: tuple[str, ...] = tuple(t for t in SEED_COLUMNS if t not in HYPERTABLES)
