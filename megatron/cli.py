@@ -324,9 +324,9 @@ def print_sim_summary(summary: SimSummary) -> None:
 
 def run_simulation(
     conn: psycopg.Connection | None, tokens: int, days: float, seed: int, start: str, out: Path | None,
-    max_bytes: int | None, batch_size: int,
+    max_bytes: int | None, batch_size: int, social: bool = True,
 ) -> None:
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from megatron.ingest.loader import Loader
     from megatron.simulate import SimSummary, simulate, write_jsonl
@@ -343,6 +343,13 @@ def run_simulation(
             last[0] = int(done)
 
         events = simulate(tokens, days, seed, begin, summary=summary, progress=step)
+        if social:  # TweetScout-shaped observations of the simulated tokens (megatron/simulate/social.py)
+            from megatron.simulate import token_fates
+            from megatron.simulate.social import with_social
+
+            aware = begin if begin.tzinfo else begin.replace(tzinfo=UTC)  # naive is UTC, as simulate() takes it
+            end = int(aware.timestamp() + days * 86400)
+            events = with_social(events, seed, dict(token_fates(tokens, seed)), end=end)
         if out is not None:
             files = write_jsonl(events, out, max_bytes=max_bytes)
         else:
@@ -373,8 +380,10 @@ def run_simulation(
 @click.option("--truth", type=click.Path(path_type=Path), default=None,
               help="Also write the ground truth (each wallet's archetype, each token's fate) to this CSV sidecar; "
                    "the loader never reads it.")
+@click.option("--social/--no-social", default=True, show_default=True,
+              help="Add TweetScout-shaped social observations of the simulated tokens (docs/scoring-social.md).")
 def simulate_cmd(tokens: int, days: float, seed: int, start: str | None, out: Path | None, max_bytes: int | None,
-                 batch_size: int, truth: Path | None) -> None:
+                 batch_size: int, truth: Path | None, social: bool) -> None:
     """Simulate a pump.fun market and load it through the loader (or write canonical JSONL)."""
     start = start or default_sim_start(days)
     if truth is not None:
@@ -383,10 +392,10 @@ def simulate_cmd(tokens: int, days: float, seed: int, start: str | None, out: Pa
         wallets, fates = write_truth(truth, tokens, seed)
         click.echo(f"truth: {wallets} wallet archetypes and {fates} token fates written to {truth}")
     if out is not None:
-        run_simulation(None, tokens, days, seed, start, out, max_bytes, batch_size)
+        run_simulation(None, tokens, days, seed, start, out, max_bytes, batch_size, social)
         return
     with db.connect(db.ingest_url(), autocommit=True) as conn:
-        run_simulation(conn, tokens, days, seed, start, None, None, batch_size)
+        run_simulation(conn, tokens, days, seed, start, None, None, batch_size, social)
 
 
 # --- dbt ----------------------------------------------------------------------------------

@@ -164,8 +164,45 @@ class SolUsdPrice:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
-AnyEvent = TokenCreate | Trade | CurveComplete | Migration | SolUsdPrice
+@dataclass(frozen=True, slots=True)
+class SocialObservation:
+    """What a social-data provider (TweetScout-shaped) said about a token's X account at one time.
+
+    Not tied to a transaction: its identity is ``(mint, source, observed_at)``. The field names follow
+    TweetScout's v2 API (``/info``, ``/score``, ``/followers-stats``); the ``*_24h`` counts come from a
+    tweet search over the 24 hours before ``observed_at`` (docs/scoring-social.md).
+    """
+
+    kind: ClassVar[str] = "social_observation"
+    mint: str
+    observed_at: int  # Unix seconds: when the provider was asked
+    source: str  # who observed it, e.g. 'tweetscout'
+    handle: str  # the token's X account, without '@' (TweetScout's screen_name)
+    followers_count: int
+    twitter_id: str | None = None
+    friends_count: int | None = None
+    tweets_count: int | None = None
+    account_created_at: int | None = None  # Unix seconds (TweetScout's register_date)
+    verified: bool | None = None
+    score: float | None = None  # TweetScout score of the account (a JSON number, >= 0)
+    influencers_count: int | None = None  # followers TweetScout classes as influencers
+    projects_count: int | None = None  # ... as projects
+    venture_capitals_count: int | None = None  # ... as venture capital
+    mentions_24h: int | None = None  # tweets naming the token (cashtag, mint or handle) in the last 24 h
+    smart_mentions_24h: int | None = None  # of those, by influencer / project / VC accounts
+    engagement_24h: int | None = None  # likes + retweets + replies + quotes on those tweets
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"v": FORMAT_VERSION, "kind": self.kind}
+        out.update(dataclasses.asdict(self))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+
+AnyEvent = TokenCreate | Trade | CurveComplete | Migration | SolUsdPrice | SocialObservation
 
 EVENT_TYPES: dict[str, type[Any]] = {
-    cls.kind: cls for cls in (TokenCreate, Trade, CurveComplete, Migration, SolUsdPrice)
+    cls.kind: cls for cls in (TokenCreate, Trade, CurveComplete, Migration, SolUsdPrice, SocialObservation)
 }

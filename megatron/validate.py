@@ -27,6 +27,7 @@ from megatron.events import (
     CurveComplete,
     Event,
     Migration,
+    SocialObservation,
     SolUsdPrice,
     TokenCreate,
     Trade,
@@ -224,6 +225,9 @@ def validate_event(event: object, *, now: int | float | datetime) -> None:
     if isinstance(event, SolUsdPrice):
         _validate_price(event, now_s)
         return
+    if isinstance(event, SocialObservation):
+        _validate_social(event, now_s)
+        return
     if not isinstance(event, (TokenCreate, Trade, CurveComplete, Migration)):
         raise InvalidEvent("unknown_kind", f"{type(event).__name__} is not a canonical event class")
     _validate_types(event)
@@ -301,6 +305,60 @@ def _validate_price(event: SolUsdPrice, now_s: float) -> None:
     _check_text(event.source, "source")
     if not event.source:
         raise InvalidEvent("bad_field", "source must not be empty")
+
+
+#: X (Twitter) handles: 1-15 letters, digits or underscores, written without the '@'
+_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+_TWITTER_ID = re.compile(r"^[0-9]{1,20}$")
+#: X opened in March 2006; no account is older
+TWITTER_EPOCH = 1_142_899_200  # 2006-03-21T00:00:00Z
+#: social_observations.score is numeric(12, 4): below 10^8
+MAX_SOCIAL_SCORE = 10**8
+_SOCIAL_COUNTS = ("followers_count", "friends_count", "tweets_count", "influencers_count", "projects_count",
+                  "venture_capitals_count", "mentions_24h", "smart_mentions_24h", "engagement_24h")
+
+
+def _validate_social(event: SocialObservation, now_s: float) -> None:
+    _validate_types(event)
+    check_address(event.mint, "mint")
+    _check_time(event.observed_at, "observed_at", now_s)
+    _check_text(event.source, "source")
+    if not event.source:
+        raise InvalidEvent("bad_field", "source must not be empty")
+    if not _HANDLE.match(event.handle):
+        raise InvalidEvent(
+            "bad_handle",
+            f"handle {event.handle[:40]!r} is not an X handle (1-15 letters, digits or _, written without '@')",
+        )
+    if event.twitter_id is not None and not _TWITTER_ID.match(event.twitter_id):
+        raise InvalidEvent("bad_field", f"twitter_id {event.twitter_id[:40]!r} is not a numeric X user id")
+    for name in _SOCIAL_COUNTS:
+        value = getattr(event, name)
+        if value is None:
+            continue
+        if value < 0:
+            raise InvalidEvent("bad_count", f"{name} is negative ({value})")
+        if value > MAX_BIGINT:
+            raise InvalidEvent("bad_count", f"{name} {value} is above {MAX_BIGINT} (the largest bigint)")
+    if event.mentions_24h is not None and event.smart_mentions_24h is not None \
+            and event.smart_mentions_24h > event.mentions_24h:
+        raise InvalidEvent(
+            "inconsistent",
+            f"smart_mentions_24h ({event.smart_mentions_24h}) is more than mentions_24h ({event.mentions_24h}); "
+            "the smart mentions are a part of all mentions",
+        )
+    if event.account_created_at is not None:
+        created = event.account_created_at
+        if created < TWITTER_EPOCH or created > event.observed_at + FUTURE_SLACK_SECONDS:
+            raise InvalidEvent(
+                "bad_field",
+                f"account_created_at {created} ({_fmt_time(created) if created >= 0 else created}) is not between "
+                f"X's launch (2006-03-21) and observed_at ({_fmt_time(event.observed_at)})",
+            )
+    if event.score is not None:
+        score = event.score
+        if (isinstance(score, float) and not math.isfinite(score)) or not 0 <= score < MAX_SOCIAL_SCORE:
+            raise InvalidEvent("bad_score", f"score {event.score!r} is not a number between 0 and {MAX_SOCIAL_SCORE:,}")
 
 
 # ---------------------------------------------------------------------------------------------

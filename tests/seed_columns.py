@@ -159,6 +159,7 @@ HYPERTABLES: dict[str, str] = {
     "risk_metrics": "timestamp",
     "api_credit_usage": "timestamp",
     "wallet_feature_observations": "as_of",  # 060: append-only wallet features (spec §4.3)
+    "social_observations": "observed_at",  # 070: the social score's raw input (ours; no seed policies)
 }
 
 PLAIN_TABLES: tuple[str, ...] = tuple(t for t in SEED_COLUMNS if t not in HYPERTABLES)

@@ -3,7 +3,7 @@
     social_score, social_as_of for the pairs that have a score) its rows are joined; without it every row is
     missing its social part (0, flagged by the aggregate). -#}
 {% macro scoring_social_part(scored, grid) -%}
-    {%- if execute and social_scores_for is defined -%}
+    {%- if social_scores_for is defined -%}
     select
         sc.*,
         so.social_score as social_total,

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from megatron.errors import MegatronError
-from megatron.events import CurveComplete, Event, Migration, SolUsdPrice, TokenCreate, Trade
+from megatron.events import CurveComplete, Event, Migration, SocialObservation, SolUsdPrice, TokenCreate, Trade
 
 DEFAULT_BATCH_SIZE = 25_000
 DEADLOCK_RETRIES = 5
@@ -34,7 +34,7 @@ DEADLOCK_RETRIES = 5
 # refusals, and a value that does not fit its binary COPY type (an int8 above 2^63 - 1)
 ROW_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError, OverflowError)
 
-_TEXT, _INT8, _INT4, _NUMERIC = "text", "int8", "int4", "numeric"
+_TEXT, _INT8, _INT4, _NUMERIC, _BOOL = "text", "int8", "int4", "numeric", "bool"
 
 # staging table -> (columns, COPY types); the column order is the tuple order built below
 STAGING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -67,11 +67,21 @@ STAGING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("price_time", "price_usd", "source", "confidence"),
         (_INT8, _NUMERIC, _TEXT, _NUMERIC),
     ),
+    # social observations have their own SQL half, megatron.ingest_apply_social() (migration 070)
+    "ingest_social_observations": (
+        ("mint", "observed_at", "source", "handle", "twitter_id", "followers_count", "friends_count",
+         "tweets_count", "account_created_at", "verified", "score", "influencers_count", "projects_count",
+         "venture_capitals_count", "mentions_24h", "smart_mentions_24h", "engagement_24h"),
+        (_TEXT, _INT8, _TEXT, _TEXT, _TEXT, _INT8, _INT8, _INT8, _INT8, _BOOL, _NUMERIC, _INT8, _INT8, _INT8,
+         _INT8, _INT8, _INT8),
+    ),
 }
+SOCIAL_STAGING = "ingest_social_observations"
 
 # the raw table each kind of event is stored in
 TABLE_OF_KIND = {"token_create": "tokens", "trade": "transactions", "curve_complete": "graduation_events",
-                 "migration": "graduation_events", "sol_usd_price": "sol_usd_prices"}
+                 "migration": "graduation_events", "sol_usd_price": "sol_usd_prices",
+                 "social_observation": "social_observations"}
 
 _TABLE_OF_KIND = {
     "token_create": "ingest_token_creates",
@@ -79,10 +89,14 @@ _TABLE_OF_KIND = {
     "curve_complete": "ingest_curve_completes",
     "migration": "ingest_migrations",
     "sol_usd_price": "ingest_prices",
+    "social_observation": SOCIAL_STAGING,
 }
 
+#: what the loader accepts: events tied to a transaction, and the observations that are not
+Loadable = Event | SolUsdPrice | SocialObservation
 
-def _row(event: Event | SolUsdPrice) -> tuple[Any, ...]:
+
+def _row(event: Loadable) -> tuple[Any, ...]:
     """The staging row of an event. Nothing about its place in the batch goes in: what is
     stored must not depend on arrival order (the SQL side orders events by their own fields)."""
     if isinstance(event, Trade):
@@ -112,6 +126,14 @@ def _row(event: Event | SolUsdPrice) -> tuple[Any, ...]:
     if isinstance(event, SolUsdPrice):
         confidence = Decimal(event.confidence) if event.confidence is not None else None
         return (event.price_time, Decimal(event.price_usd), event.source, confidence)
+    if isinstance(event, SocialObservation):
+        score = Decimal(repr(event.score)) if event.score is not None else None
+        return (
+            event.mint, event.observed_at, event.source, event.handle, event.twitter_id, event.followers_count,
+            event.friends_count, event.tweets_count, event.account_created_at, event.verified, score,
+            event.influencers_count, event.projects_count, event.venture_capitals_count, event.mentions_24h,
+            event.smart_mentions_24h, event.engagement_24h,
+        )
     raise TypeError(f"not a canonical event: {type(event).__name__}")
 
 
@@ -120,18 +142,22 @@ _KEY_FAMILY = {"trade": "trade", "token_create": "token_create", "curve_complete
                "migration": "graduation"}
 
 
-def _key(event: Event | SolUsdPrice) -> tuple[Any, ...]:
+def _key(event: Loadable) -> tuple[Any, ...]:
     """An event's identity, as its table keys it: (signature, event_index) within the table its kind is
     stored in, whatever its mint; a price's (time, source). Two kinds in different tables never collide:
     which one a batch kept would depend on how the input was split into batches."""
     if isinstance(event, SolUsdPrice):
         return ("price", event.price_time, event.source)
+    if isinstance(event, SocialObservation):
+        return ("social", event.mint, event.source, event.observed_at)
     return (_KEY_FAMILY[event.kind], event.signature, event.event_index)
 
 
-def _what(event: Event | SolUsdPrice) -> str:
+def _what(event: Loadable) -> str:
     if isinstance(event, SolUsdPrice):
         return f"{event.kind} {event.price_time} from {event.source}"
+    if isinstance(event, SocialObservation):
+        return f"{event.kind} of mint {event.mint} at {event.observed_at} from {event.source}"
     return f"{event.kind} of mint {getattr(event, 'mint', '?')}"
 
 
@@ -187,7 +213,7 @@ class _Lane:
     conn: psycopg.Connection
     executor: ThreadPoolExecutor | None
     owns_conn: bool
-    batch: list[tuple[Event | SolUsdPrice, str]] = field(default_factory=list)
+    batch: list[tuple[Loadable, str]] = field(default_factory=list)
     keys: list[tuple[Any, ...]] = field(default_factory=list)  # the batch's keys, in Loader._keys until it is flushed
     rejects: list[Reject] = field(default_factory=list)
     inflight: Future[None] | None = None
@@ -264,6 +290,7 @@ class Loader:
                 lane_conn = _open_like(conn)
                 with lane_conn.transaction():
                     lane_conn.execute("select megatron.ingest_prepare()")
+                    lane_conn.execute("select megatron.ingest_prepare_social()")
                 executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"megatron-loader-{n}")
                 self._lanes.append(_Lane(lane_conn, executor, owns_conn=True))
 
@@ -280,6 +307,7 @@ class Loader:
             assert row is not None
             self.conn.execute("select pg_advisory_lock(megatron.ingest_run_lock_class(), %s)", (row[0],))
             self.conn.execute("select megatron.ingest_prepare()")
+            self.conn.execute("select megatron.ingest_prepare_social()")
         return int(row[0])
 
     # -- input --------------------------------------------------------------------------------
@@ -297,7 +325,7 @@ class Loader:
             self.counts.records_rejected += 1
         self._rejects.append(Reject(origin, reason, message, payload))
 
-    def add(self, event: Event | SolUsdPrice, origin: str = "") -> None:
+    def add(self, event: Loadable, origin: str = "") -> None:
         """Stage one (already validated) event."""
         key = _key(event)
         first = self._keys.get(key)
@@ -307,9 +335,12 @@ class Loader:
             if first is not None:
                 self.counts.events_rejected += 1
         if first is not None:
-            what = f"{key[1]} {key[2]}" if isinstance(event, SolUsdPrice) else (
-                f"event {key[2]} of transaction {key[1]}"
-            )
+            if isinstance(event, SolUsdPrice):
+                what = f"{key[1]} {key[2]}"
+            elif isinstance(event, SocialObservation):
+                what = f"the social observation of {key[1]} at {key[3]} from {key[2]}"
+            else:
+                what = f"event {key[2]} of transaction {key[1]}"
             self._rejects.append(Reject(
                 origin, "duplicate_in_batch",
                 f"{origin + ': ' if origin else ''}{what} appears twice in the same batch ({first}, then "
@@ -333,7 +364,7 @@ class Loader:
             self._flush_lane(lane)
             self._heartbeat()
 
-    def add_all(self, events: Iterable[Event | SolUsdPrice], origin: str = "") -> None:
+    def add_all(self, events: Iterable[Loadable], origin: str = "") -> None:
         for event in events:
             self.add(event, origin)
 
@@ -393,7 +424,7 @@ class Loader:
             del self._keys[key]
 
     def _flush_batch(
-        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], rejects: list[Reject], *,
+        self, conn: psycopg.Connection, batch: list[tuple[Loadable, str]], rejects: list[Reject], *,
         reprice: bool = True,
     ) -> None:
         refused: list[Reject] = []
@@ -413,7 +444,7 @@ class Loader:
             self.counts.events_duplicate += len(batch) - accepted - len(refused) - len(conflicts)
 
     def _apply_retrying(
-        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], conflicts: list[Reject], *,
+        self, conn: psycopg.Connection, batch: list[tuple[Loadable, str]], conflicts: list[Reject], *,
         reprice: bool = True,
     ) -> int:
         """One batch in one transaction. Another loader writing the same tokens at the same time can
@@ -440,7 +471,7 @@ class Loader:
                     [r.row(self.run_id) for r in rejects],
                 )
 
-    def _apply(self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], *,
+    def _apply(self, conn: psycopg.Connection, batch: list[tuple[Loadable, str]], *,
                reprice: bool = True) -> tuple[int, list[Reject]]:
         """COPY the batch into staging and upsert it; returns the events accepted and the
         ``conflicting_duplicate`` rejects (events whose key is stored with other content)."""
@@ -460,9 +491,13 @@ class Loader:
                 for r in table_rows:
                     copy.write_row(r)
         copied = time.perf_counter()
-        result = conn.execute(
-            "select kind, staged, accepted, expiring from megatron.ingest_apply(%s)", (reprice,)
-        ).fetchall()
+        result = []
+        if any(table != SOCIAL_STAGING for table in rows):
+            result += conn.execute(
+                "select kind, staged, accepted, expiring from megatron.ingest_apply(%s)", (reprice,)
+            ).fetchall()
+        if SOCIAL_STAGING in rows:
+            result += conn.execute("select kind, staged, accepted, expiring from megatron.ingest_apply_social()").fetchall()
         accepted = 0
         with self._lock:
             self.copy_seconds += copied - started
@@ -474,10 +509,15 @@ class Loader:
                 if expiring:
                     self.counts.expiring[kind] = self.counts.expiring.get(kind, 0) + expiring
         found = conn.execute("select kind, signature, event_index, stored from ingest_conflicts").fetchall()
-        return accepted, self._conflicts(batch, found)
+        conflicts = self._conflicts(batch, found)
+        if SOCIAL_STAGING in rows:
+            conflicts += self._social_conflicts(batch, conn.execute(
+                "select mint, source, observed_at, stored from ingest_social_conflicts"
+            ).fetchall())
+        return accepted, conflicts
 
     @staticmethod
-    def _conflicts(batch: list[tuple[Event | SolUsdPrice, str]], found: list[tuple[Any, ...]]) -> list[Reject]:
+    def _conflicts(batch: list[tuple[Loadable, str]], found: list[tuple[Any, ...]]) -> list[Reject]:
         if not found:
             return []
         staged = {_key(event): (event, origin) for event, origin in batch}
@@ -492,8 +532,24 @@ class Loader:
             ))
         return out
 
+    @staticmethod
+    def _social_conflicts(batch: list[tuple[Loadable, str]], found: list[tuple[Any, ...]]) -> list[Reject]:
+        if not found:
+            return []
+        staged = {_key(event): (event, origin) for event, origin in batch}
+        out = []
+        for mint, source, observed_at, stored in found:
+            event, origin = staged[("social", mint, source, observed_at)]
+            out.append(Reject(
+                origin, "conflicting_duplicate",
+                f"{origin}: the social observation of {mint} from {source} at {observed_at} is already stored with "
+                f"other values; the stored version stays and this one is kept here. Stored: {stored}",
+                event.to_json(),
+            ))
+        return out
+
     def _apply_isolating(
-        self, conn: psycopg.Connection, batch: list[tuple[Event | SolUsdPrice, str]], error: Exception,
+        self, conn: psycopg.Connection, batch: list[tuple[Loadable, str]], error: Exception,
         rejects: list[Reject], conflicts: list[Reject], *, reprice: bool = True,
     ) -> int:
         if len(batch) == 1:
