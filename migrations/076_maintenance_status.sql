@@ -340,8 +340,19 @@ begin
     marks as (
         select
             format('%I.%I', ca.user_view_schema, ca.user_view_name)::regclass as view,
-            _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(ca.mat_hypertable_id)) as mark
+            _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id) as internal_mark
         from _timescaledb_catalog.continuous_agg as ca
+    ),
+
+    readable as (
+        -- never materialized: the watermark is the smallest internal time (4714 BC), shown as NULL
+        select
+            mk.view,
+            case
+                when mk.internal_mark > _timescaledb_functions.to_unix_microseconds('0001-01-01 00:00:00+00')
+                    then _timescaledb_functions.to_timestamp(mk.internal_mark)
+            end as mark
+        from marks as mk
     )
 
     select
@@ -353,14 +364,14 @@ begin
         m.mark,
         coalesce(m.mark < now() - a.end_offset - 2 * a.schedule_interval, true) as lagging
     from megatron.aggregate_policies as a
-    left join marks as m on m.view = to_regclass(a.aggregate)
+    left join readable as m on m.view = to_regclass(a.aggregate)
     order by a.aggregate;
 end
 $$;
 
 comment on function megatron.aggregate_status() is
 'Per declared aggregate: on Community its watermark (materialized up to) and whether it lags (older than '
-'now() - end_offset - two refresh intervals); on Apache watermark and lagging are NULL (dbt models stand in).';
+'now() - end_offset - two refresh intervals; NULL watermark = never materialized); on Apache watermark and lagging are NULL (dbt models stand in).';
 
 alter function megatron.retention_cutoff(regclass) owner to megatron_owner;
 alter function megatron.retention_due(regclass) owner to megatron_owner;

@@ -41,7 +41,9 @@ OFFLINE = {
 
 
 def prefect_home() -> Path:
-    return state_dir() / "prefect"
+    """Where the local server keeps its SQLite database and log: MEGATRON_PREFECT_HOME, else .megatron/prefect."""
+    value = os.environ.get("MEGATRON_PREFECT_HOME", "").strip()
+    return Path(value) if value else state_dir() / "prefect"
 
 
 def local_env(port: int) -> dict[str, str]:
@@ -160,6 +162,7 @@ def workers(count: int, *, echo: Callable[[str], None] = print) -> Iterator[list
 def _to_deployment(schedule: Schedule) -> Any:
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.flows import load_flow_from_entrypoint
+    from prefect.schedules import Cron, Interval
 
     flow = load_flow_from_entrypoint(str(project_root() / schedule.entrypoint))
     kwargs: dict[str, Any] = {
@@ -171,9 +174,9 @@ def _to_deployment(schedule: Schedule) -> Any:
         "concurrency_limit": ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
     }
     if schedule.every is not None:
-        kwargs["interval"] = schedule.every
+        kwargs["schedules"] = [Interval(schedule.every, timezone="UTC")]
     if schedule.cron is not None:
-        kwargs["cron"] = schedule.cron
+        kwargs["schedules"] = [Cron(schedule.cron, timezone="UTC")]
     return flow.to_deployment(**kwargs)
 
 
@@ -225,10 +228,12 @@ def run(*, workers_count: int = 0, port: int = DEFAULT_PORT, echo: Callable[[str
     external = os.environ.get("PREFECT_API_URL", "").strip()
     if external:
         configure(OFFLINE)
+        os.chdir(project_root())
         echo(f"Prefect API: {external} (PREFECT_API_URL)")
         _serve(workers_count, echo)
         return
     configure(local_env(port))
+    os.chdir(project_root())  # served runs find their flows by entrypoint relative to the project
     with local_server(port, echo=echo):
         _serve(workers_count, echo)
 
