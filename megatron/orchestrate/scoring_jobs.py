@@ -10,21 +10,13 @@ from typing import Any
 
 import psycopg
 
-from megatron.errors import MegatronError
 
 
 def selection(mints: list[str] | None = None, shard: str | None = None) -> Any:
-    """megatron.scoring's token selection: an explicit mint list, a shard ``i/n``, or None (every due token)."""
-    from megatron import scoring
+    """megatron.scoring's token selection: a mint list, a shard ``i/n``, both, or None (every due token)."""
+    from megatron.scoring import TokenSelection
 
-    if mints and shard:
-        raise MegatronError("Give either mints or a shard i/n, not both.")
-    if not mints and not shard:
-        return None
-    maker = getattr(scoring, "TokenSelection")
-    if mints:
-        return maker.of(mints) if hasattr(maker, "of") else maker(mints=list(mints))
-    return maker.parse(shard) if hasattr(maker, "parse") else maker(shard=shard)
+    return TokenSelection.of(tuple(mints or ()), shard)
 
 
 def score_now(at: datetime, url: str, mints: list[str] | None = None, shard: str | None = None) -> Any:
