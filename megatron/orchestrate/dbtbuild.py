@@ -63,7 +63,8 @@ class BuildResult:
         parts = []
         for n in self.failed_nodes:
             what = "test" if n.resource_type in ("test", "unit_test") else n.resource_type
-            detail = n.message.strip().splitlines()[0] if n.message.strip() else n.status
+            lines = [ln.strip() for ln in n.message.strip().splitlines() if ln.strip()]
+            detail = ": ".join(lines[:2]) if lines else n.status  # dbt's headline, then the database's words
             parts.append(f"{what} {n.name} {'failed' if n.status == 'fail' else 'errored'} ({detail})")
         if not parts and self.error:
             parts.append(self.error)
