@@ -16,7 +16,7 @@ create table audit_log (
     edition text not null,
     dry_run boolean not null,
     outcome text not null check (outcome in ('ok', 'attention', 'failed')),
-    summary text not null,
+    description text not null,
     details jsonb not null default '[]'::jsonb,
     flow_run_id uuid,
     db_user text not null default current_user,
@@ -31,7 +31,7 @@ comment on table audit_log is
 comment on column audit_log.dry_run is 'true: nothing was changed (the run only reported what it would do).';
 comment on column audit_log.outcome is
 'ok | attention (something needs a look: overdue chunks, a failing policy job, data past its drop_after) | failed.';
-comment on column audit_log.summary is 'One sentence: what was found and done.';
+comment on column audit_log.description is 'One sentence: what was found and done.';
 comment on column audit_log.details is 'Per hypertable: the figures checked and the chunks dropped or compressed.';
 comment on column audit_log.flow_run_id is 'The Prefect flow run that wrote the row (NULL outside Prefect).';
 

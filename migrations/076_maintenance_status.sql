@@ -371,7 +371,8 @@ $$;
 
 comment on function megatron.aggregate_status() is
 'Per declared aggregate: on Community its watermark (materialized up to) and whether it lags (older than '
-'now() - end_offset - two refresh intervals; NULL watermark = never materialized); on Apache watermark and lagging are NULL (dbt models stand in).';
+'now() - end_offset - two refresh intervals; NULL watermark = never materialized); on Apache watermark and '
+'lagging are NULL (dbt models stand in).';
 
 alter function megatron.retention_cutoff(regclass) owner to megatron_owner;
 alter function megatron.retention_due(regclass) owner to megatron_owner;

@@ -84,7 +84,7 @@ def artifact(key: str) -> Any:
 
 
 def audit_rows(url: str, job: str) -> list[tuple[Any, ...]]:
-    return rows(url, "select id, outcome, dry_run, summary, details, db_user from audit_log where job = %s "
+    return rows(url, "select id, outcome, dry_run, description, details, db_user from audit_log where job = %s "
                      "order by id", job)
 
 
@@ -319,3 +319,37 @@ def test_a_database_restart_in_the_middle_of_a_refresh_ends_in_a_completed_run_a
     build = [t for t in tasks if t.name.startswith("dbt build")]
     assert build and build[0].run_count >= 2, "the dbt build task did not retry"
     assert build[0].state.is_completed()
+
+
+# --- scoring --------------------------------------------------------------------------------------------
+
+
+def test_the_score_flow_writes_snapshots_as_of_the_time_it_runs_for(harness: None, market: str) -> None:
+    at = rows(market, "select max(block_time) from transactions")[0][0]
+    active = rows(market, "select count(distinct token_id) from transactions where block_time > %s - interval '24 hours'",
+                  at)[0][0]
+    result = flow("score.py:score_due")(at=at)
+    assert result["skipped"] is False
+    scored = rows(market, "select count(*) from token_scores where as_of = %s", at)[0][0]
+    assert 0 < scored <= active
+    again = flow("score.py:score_due")(at=at)  # the same T again: nothing new
+    assert again["skipped"] is False
+    assert rows(market, "select count(*) from token_scores where as_of = %s", at)[0][0] == scored
+
+
+def test_the_holder_queue_worker_scores_queued_tokens_and_reports_each_request(harness: None, market: str) -> None:
+    mint = rows(market, "select t.mint_address from tokens as t where exists (select 1 from transactions as x "
+                        "where x.token_id = t.id) order by t.mint_address limit 1")[0][0]
+    with psycopg.connect(market) as conn:
+        conn.execute("delete from holder_score_queue")
+        queued = conn.execute("insert into holder_score_queue (token_mint, priority, reason) values (%s, 1, "
+                              "'milestone_crossed 25%%') returning id", (mint,)).fetchone()
+    assert queued is not None
+    before = rows(market, "select count(*) from token_scores where token_mint = %s", mint)[0][0]
+    result = flow("score.py:holder_queue")()
+    assert result["taken"] == 1 and result["outcomes"] == ["processed"]
+    done = rows(market, "select processed_at is not null, failed_at, last_error from holder_score_queue where id = %s",
+                queued[0])[0]
+    assert done == (True, None, None)
+    assert rows(market, "select count(*) from token_scores where token_mint = %s", mint)[0][0] == before + 1
+    assert flow("score.py:holder_queue")() == {"taken": 0}

@@ -35,7 +35,7 @@ def seed(database_url: str) -> None:
 
 
 def test_the_flows_role_writes_audit_rows_and_reads_the_maintenance_status(orch: psycopg.Connection) -> None:
-    row = orch.execute("insert into audit_log (job, started_at, edition, dry_run, outcome, summary) "
+    row = orch.execute("insert into audit_log (job, started_at, edition, dry_run, outcome, description) "
                        "values ('retention_audit', now(), 'apache', true, 'ok', 'test') returning db_user").fetchone()
     assert row is not None and row[0] == "megatron_orchestrator_role_test"
     for fn in ("compression_status", "retention_status", "aggregate_status", "policy_jobs"):
@@ -95,5 +95,5 @@ def test_analysts_read_the_audit_log_but_cannot_write_it(database_url: str, serv
     with psycopg.connect(db.with_user(database_url, role, password), autocommit=True) as conn:
         conn.execute("select count(*) from audit_log").fetchone()
         with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute("insert into audit_log (job, started_at, edition, dry_run, outcome, summary) "
+            conn.execute("insert into audit_log (job, started_at, edition, dry_run, outcome, description) "
                          "values ('retention_audit', now(), 'apache', true, 'ok', 'x')")

@@ -119,7 +119,7 @@ def write_audit(conn: psycopg.Connection, audit: Audit, flow_run_id: str | None 
     ]
     row = conn.execute(
         """
-        insert into audit_log (job, started_at, edition, dry_run, outcome, summary, details, flow_run_id)
+        insert into audit_log (job, started_at, edition, dry_run, outcome, description, details, flow_run_id)
         values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)
         returning id
         """,
