@@ -555,7 +555,8 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
         rows = policy_registry.registry(conn)
         show_database(conn)
     show_policies(edition, rows)
-    build_marts(url)
+    # the marts belong to the role that refreshes them on schedule (`megatron serve` hands over from here)
+    build_marts(db.orchestrator_url())
 
 
 def build_marts(url: str) -> None:
