@@ -19,7 +19,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +259,3 @@ def _serve(workers_count: int, echo: Callable[[str], None]) -> None:
             asyncio.run(runner.start())
         except KeyboardInterrupt:
             echo("stopping: no new flow runs start; runs in progress are cancelled")
-
-
-def interval_seconds(value: timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds()
