@@ -500,6 +500,34 @@ def backfill_cmd(start_text: str, end_text: str, every_text: str, mints: tuple[s
         click.echo(line)
 
 
+# --- orchestration (Prefect) -------------------------------------------------------------------
+
+
+@main.command("schedules")
+def schedules_cmd() -> None:
+    """List the Prefect deployments `megatron serve` runs, with their schedules (one table in code)."""
+    from megatron.orchestrate.schedules import SCHEDULES
+
+    print_table(
+        ["deployment", "flow", "when", "parameters", "runs on"],
+        [[s.name, s.entrypoint, s.when, ", ".join(f"{k}={v}" for k, v in s.parameters.items()),
+          s.work_pool or "serve process"] for s in SCHEDULES],
+    )
+
+
+@main.command("serve")
+@click.option("--workers", "workers_count", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also start this many process workers on the backfill work pool.")
+@click.option("--port", default=4200, show_default=True, type=click.IntRange(min=1, max=65535),
+              help="Port of the local Prefect server (ignored when PREFECT_API_URL is set).")
+def serve_cmd(workers_count: int, port: int) -> None:
+    """Serve every deployment with its schedule in one process until Ctrl-C. Against PREFECT_API_URL when
+    set; otherwise a local Prefect server (SQLite under .megatron/prefect) started and stopped here."""
+    from megatron.orchestrate import serve
+
+    serve.run(workers_count=workers_count, port=port, echo=click.echo)
+
+
 # --- demo (the main job) --------------------------------------------------------------------
 
 
@@ -544,8 +572,10 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
         rows = policy_registry.registry(conn)
         show_database(conn)
     show_policies(edition, rows)
-    build_marts(url)
-    score_now(url)
+    # the marts belong to the role that refreshes them on schedule (`megatron serve` hands over from here);
+    # scoring runs as that role too
+    build_marts(db.orchestrator_url())
+    score_now(db.orchestrator_url())
 
 
 def score_now(url: str) -> None:

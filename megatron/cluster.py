@@ -30,6 +30,7 @@ from megatron.paths import project_root
 DB_NAME = "megatron"
 DB_USER = "megatron"
 INGEST_USER = "megatron_loader"  # LOGIN role of the loader: a member of megatron_ingest (003_roles), nothing more
+ORCHESTRATOR_USER = "megatron_prefect"  # LOGIN role of the Prefect flows: a member of megatron_orchestrator, nothing more
 DEFAULT_PORT = 54329
 SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes; keep room for ".s.PGSQL.NNNNN"
 
@@ -240,6 +241,21 @@ def ingest_url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
     password = _password(_ingest_password_file())
     ensure_login_role(url(state, dbname), INGEST_USER, password, "megatron_ingest")
     return f"postgresql://{INGEST_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
+
+
+def _orchestrator_password_file() -> Path:
+    return state_dir() / "orchestrator-password"
+
+
+def orchestrator_url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
+    """The URL of the flows' own login role (a member of megatron_orchestrator), created (or its
+    password re-set) on the way."""
+    state = state or load_state()
+    if state is None:
+        raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
+    password = _password(_orchestrator_password_file())
+    ensure_login_role(url(state, dbname), ORCHESTRATOR_USER, password, "megatron_orchestrator")
+    return f"postgresql://{ORCHESTRATOR_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
 
 
 def ensure_login_role(admin_url: str, role: str, password: str, member_of: str) -> None:

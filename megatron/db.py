@@ -46,6 +46,20 @@ def ingest_url() -> str:
     return cluster.ingest_url()
 
 
+def orchestrator_url() -> str:
+    """The server and role the Prefect flows run as: ``MEGATRON_ORCHESTRATOR_URL`` when set, else
+    ``DATABASE_URL``, else the embedded cluster as the flows' login role (a member of
+    megatron_orchestrator)."""
+    value = os.environ.get("MEGATRON_ORCHESTRATOR_URL", "").strip()
+    if value:
+        return value
+    external = external_url()
+    if external:
+        return external
+    cluster.start()
+    return cluster.orchestrator_url()
+
+
 def with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(url, dbname=dbname)
 
