@@ -392,6 +392,21 @@ def dbt_cmd(args: tuple[str, ...]) -> None:
     sys.exit(dbt.run(list(args) or ["--help"]).returncode)
 
 
+# --- web pages ---------------------------------------------------------------------------------
+
+
+@main.command("web")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port on 127.0.0.1 to serve the pages on.")
+def web_cmd(port: int) -> None:
+    """The screener and token pages on 127.0.0.1, read-only as the analyst role (Ctrl-C stops)."""
+    from megatron import web
+
+    url = db.web_url()
+    click.echo(f"screener: {web.address(port)}  (token pages at /token/<mint>, dbt docs at /dbt-docs/; Ctrl-C stops)")
+    web.serve(url, port)
+
+
 # --- demo (the main job) --------------------------------------------------------------------
 
 
@@ -437,6 +452,9 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
         show_database(conn)
     show_policies(edition, rows)
     build_marts(url)
+    from megatron import web
+
+    click.echo(f"the screener: run `megatron web` and open {web.address()}")
 
 
 def build_marts(url: str) -> None:
