@@ -41,11 +41,20 @@ MAX_CANDLES = 5000
 LORENZ_POINTS = 2000
 
 
+OPTIONAL_RELATIONS: dict[str, str] = {
+    "latest_token_scores": "marts.latest_token_scores",
+    "token_score_history": "marts.token_score_history",
+    "token_signals": "marts.token_signals",
+    "token_risk": "marts.token_risk",
+    "token_scores": "staging.stg_megatron__token_scores",
+}
+
+
 def optional_marts(conn: psycopg.Connection) -> set[str]:
-    """Which of the marts built in parallel by the scoring issues exist in this database."""
-    names = ["latest_token_scores", "token_score_history", "token_signals", "token_risk"]
+    """Which of the relations built in parallel by the scoring issues exist in this database."""
     rows = conn.execute(
-        "select name from unnest(%s::text[]) as name where to_regclass('marts.' || name) is not null", (names,)
+        "select key from unnest(%s::text[], %s::text[]) as r(key, qualified) where to_regclass(qualified) is not null",
+        (list(OPTIONAL_RELATIONS), list(OPTIONAL_RELATIONS.values())),
     ).fetchall()
     return {str(r[0]) for r in rows}
 
@@ -236,15 +245,19 @@ def events(conn: psycopg.Connection, mint: str) -> list[dict[str, Any]]:
 
 
 def score_history(conn: psycopg.Connection, mint: str) -> list[dict[str, Any]]:
-    """999 total, technical and holder over time: marts.token_score_history when it exists; before that,
-    the stored technical and holder score snapshots (no total)."""
-    if "token_score_history" in optional_marts(conn):
-        return _rows(conn, """
-            select sh.as_of, sh.total_score, sh.technical_score, sh.holder_score
-            from marts.token_score_history as sh
-            where sh.token_mint = %s
-            order by sh.as_of
-        """, (mint,))
+    """999 total, technical and holder over time: marts.token_score_history when it exists, else the 999
+    aggregate hypertable through its staging view; before either, the stored technical and holder score
+    snapshots (no total)."""
+    have = optional_marts(conn)
+    for key in ("token_score_history", "token_scores"):
+        if key in have:
+            schema, name = OPTIONAL_RELATIONS[key].split(".")
+            return _rows(conn, sql.SQL("""
+                select sh.as_of, sh.total_score, sh.technical_score, sh.holder_score
+                from {}.{} as sh
+                where sh.token_mint = %s
+                order by sh.as_of
+            """).format(sql.Identifier(schema), sql.Identifier(name)), (mint,))
     return _rows(conn, """
         with
         technical as (
