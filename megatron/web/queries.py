@@ -97,13 +97,15 @@ def screener(
     if "latest_token_scores" in have:
         scores = sql.SQL("""
             select ls.token_mint, ls.technical_score, ls.holder_score, ls.social_score, ls.total_score,
-                   ls.holder_missing, ls.holder_stale, to_jsonb(ls.*) as score_detail
+                   ls.holder_missing, ls.holder_stale, ls.bonding_curve_progress, ls.market_cap_usd,
+                   to_jsonb(ls.*) as score_detail
             from marts.latest_token_scores as ls""")
     else:
         scores = sql.SQL("""
             select tt.mint_address as token_mint, tt.technical_score, tt.holder_score,
                    null::numeric as social_score, tt.technical_score + tt.holder_score as total_score,
                    null::boolean as holder_missing, null::boolean as holder_stale,
+                   null::numeric as bonding_curve_progress, null::numeric as market_cap_usd,
                    jsonb_build_object('technical', to_jsonb(lt.*), 'holder', to_jsonb(lh.*)) as score_detail
             from marts.top_tokens_by_usd_volume as tt
             left join marts.latest_technical_scores as lt on tt.mint_address = lt.token_mint
@@ -128,9 +130,11 @@ def screener(
                 tt.pool_type,
                 tt.creation_timestamp,
                 round(extract(epoch from (now() - tt.creation_timestamp)) / 3600, 2) as age_hours,
-                case when tt.pool_type = 'graduated' then 100 else coalesce(lt.bonding_curve_progress, tt.bonding_curve_progress) end
-                    as bonding_curve_progress,
-                coalesce(lt.market_cap_usd, tt.latest_price_usd * hd.supply) as market_cap_usd,
+                case
+                    when tt.pool_type = 'graduated' then 100
+                    else coalesce(sc.bonding_curve_progress, lt.bonding_curve_progress, tt.bonding_curve_progress)
+                end as bonding_curve_progress,
+                coalesce(sc.market_cap_usd, lt.market_cap_usd, tt.latest_price_usd * hd.supply) as market_cap_usd,
                 tt.latest_price_usd,
                 tt.volume_24h_usd,
                 hd.holder_count,
