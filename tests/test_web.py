@@ -62,6 +62,11 @@ def market(database_url: str) -> str:
     result = CliRunner().invoke(main, ["dbt", "build", "--quiet"], env={"DATABASE_URL": database_url},
                                 catch_exceptions=False)
     assert result.exit_code == 0, f"megatron dbt build exited with {result.exit_code}"
+    if "score" in main.commands:  # the scoring framework (issue 11): two runs, so each token has a history
+        for at in ((now - timedelta(hours=1)).isoformat(), "now"):
+            result = CliRunner().invoke(main, ["score", "--at", at], env={"DATABASE_URL": database_url},
+                                        catch_exceptions=False)
+            assert result.exit_code == 0, f"megatron score --at {at} exited with {result.exit_code}: {result.output}"
     return database_url
 
 
@@ -329,3 +334,24 @@ def test_screenshots_of_the_pages_for_the_readme(site: str, market: str, page: P
     if target:
         for name in ("screener.png", "token.png"):
             shutil.copy(ARTIFACTS / name, Path(target) / name)
+
+
+def test_score_history_draws_one_point_per_stored_score(site: str, market: str, page: Page) -> None:
+    mint, _ = busiest_token(market)
+    if rows(market, "select to_regclass('staging.stg_megatron__token_scores') is not null")[0][0]:
+        expected = rows(market, "select count(*) from staging.stg_megatron__token_scores where token_mint = %s", mint)[0][0]
+        assert expected >= 2, "the two scoring runs of the fixture should each store a 999 row for the busiest token"
+        totals = rows(market, "select total_score from staging.stg_megatron__token_scores where token_mint = %s "
+                              "order by as_of", mint)
+    else:
+        expected = rows(market, """
+            select count(*) from (select "timestamp" from technical_scores where token_mint = %s
+                                  union select "timestamp" from holder_scores where token_mint = %s) as t""",
+                        mint, mint)[0][0]
+        totals = None
+    page.goto(f"{site}/token/{mint}")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
+    assert int(page.get_attribute("#score-chart", "data-points") or -1) == expected
+    if totals is not None:
+        drawn = page.evaluate("document.getElementById('score-chart').data[0].y")
+        assert [float(v) for v in drawn] == [float(t[0]) for t in totals]
