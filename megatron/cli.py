@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -405,6 +406,95 @@ def web_cmd(port: int) -> None:
     url = db.web_url()
     click.echo(f"screener: {web.address(port)}  (token pages at /token/<mint>, dbt docs at /dbt-docs/; Ctrl-C stops)")
     web.serve(url, port)
+
+# --- score / backfill -----------------------------------------------------------------------
+
+
+def _selection(mints: tuple[str, ...], shard: str | None) -> Any:
+    from megatron import scoring
+
+    try:
+        return scoring.TokenSelection.of(mints, shard)
+    except MegatronError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _parsed(parse: Callable[[str], Any], value: str, option: str) -> Any:
+    try:
+        return parse(value)
+    except MegatronError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def print_top_tokens(conn: psycopg.Connection, at: Any = None, limit: int = 10) -> None:
+    from megatron import scoring
+
+    rows = scoring.top_tokens(conn, at, limit)
+    if not rows:
+        click.echo("no token scores at that time")
+        return
+    click.echo(f"top tokens by the 999 score as of {rows[0][1]:%Y-%m-%d %H:%M:%S%z}:")
+    print_table(
+        ["token", "total/999", "technical/333", "holder/333", "social/333", "flags"],
+        [
+            (
+                mint, total, technical, holder, social,
+                ",".join(f for f, on in (("holder_missing", missing), ("holder_stale", stale), ("frozen", frozen)) if on),
+            )
+            for mint, _, total, technical, holder, social, missing, stale, frozen in rows
+        ],
+    )
+
+
+@main.command("score")
+@click.option("--at", "at_text", required=True, metavar="TIME", help="T: ISO 8601 (no zone = UTC) or 'now'.")
+@click.option("--mint", "mints", multiple=True, metavar="MINT", help="Score only this token (repeatable).")
+@click.option("--shard", metavar="I/N", help="Score only the tokens with abs(hashtext(mint)) % N = I.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=0), help="Tokens to list after.")
+def score_cmd(at_text: str, mints: tuple[str, ...], shard: str | None, top: int) -> None:
+    """Score tokens as of T from data with event time <= T and store the snapshots (re-running T writes nothing)."""
+    from megatron import scoring
+
+    at = _parsed(scoring.parse_time, at_text, "--at")
+    tokens = _selection(mints, shard)
+    url = db.database_url()
+    run = scoring.score(at, tokens=tokens, url=url)
+    for line in run.summary_lines():
+        click.echo(line)
+    if top:
+        with db.connect(url) as conn:
+            print_top_tokens(conn, at, top)
+
+
+@main.command("backfill")
+@click.option("--from", "start_text", required=True, metavar="TIME", help="First T (ISO 8601, no zone = UTC).")
+@click.option("--to", "end_text", required=True, metavar="TIME", help="Last T (included when on a step).")
+@click.option("--every", "every_text", default="5m", show_default=True, metavar="STEP", help="Step: 30s, 5m, 1h, 1d.")
+@click.option("--mint", "mints", multiple=True, metavar="MINT", help="Score only this token (repeatable).")
+@click.option("--shard", metavar="I/N", help="Score only the tokens with abs(hashtext(mint)) % N = I.")
+@click.option("--chunk", default=24, show_default=True, type=click.IntRange(min=1),
+              help="Values of T per dbt run (bounds memory).")
+def backfill_cmd(start_text: str, end_text: str, every_text: str, mints: tuple[str, ...], shard: str | None,
+                 chunk: int) -> None:
+    """Score every T from --from to --to in steps of --every (idempotent: a second backfill writes nothing)."""
+    from megatron import scoring
+
+    start = _parsed(scoring.parse_time, start_text, "--from")
+    end = _parsed(scoring.parse_time, end_text, "--to")
+    every = _parsed(scoring.parse_interval, every_text, "--every")
+    if end < start:
+        raise click.BadParameter(f"{end_text} is before --from {start_text}.", param_hint="--to")
+    tokens = _selection(mints, shard)
+    began = time.monotonic()
+
+    def step(done: int, total: int) -> None:
+        elapsed = time.monotonic() - began
+        eta = f", about {elapsed / done * (total - done):.0f} s left" if done and done < total else ""
+        click.echo(f"  {done}/{total} times scored ({elapsed:.0f} s{eta})", err=True)
+
+    run = scoring.backfill(start, end, every, tokens=tokens, url=db.database_url(), progress=step, chunk=chunk)
+    for line in run.summary_lines():
+        click.echo(line)
 
 
 # --- demo (the main job) --------------------------------------------------------------------
