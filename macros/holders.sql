@@ -1,36 +1,47 @@
-{#- Holder balances as of `as_of` (spec §4.1 "trade mode"): per (token, wallet) the state of trades removed by
-    retention (megatron.holder_horizon) plus net buys minus sells of the stored trades at or before as_of,
-    floored at 0; only balance > 0; every pool, curve and vault account of the token and the fixed addresses
-    of seeds/excluded_holder_addresses are left out. One row per (token_id, wallet_address). -#}
-{% macro holder_balances_as_of(as_of) -%}
+{#- Holder balances as of T (spec §4.1 "trade mode") for every (token_mint, as_of) pair of `grid` (a relation or
+    CTE name with those two columns): per (token, T, wallet) the state of trades removed by retention
+    (megatron.holder_horizon) plus net buys minus sells of the stored trades at or before T, floored at 0; only
+    balance > 0; every pool, curve and vault account of the token and the fixed addresses of
+    seeds/excluded_holder_addresses are left out. One row per (token_id, as_of, wallet_address). -#}
+{% macro holder_balances_for(grid) -%}
     with
+
+    pairs as (
+        select distinct
+            gr.token_mint,
+            gr.as_of
+        from {{ grid }} as gr
+    ),
 
     trades as (
         select
             tr.token_id,
             tr.token_mint,
+            pr.as_of,
             tr.user_address as wallet_address,
             sum(case when tr.type = 'buy' then tr.token_amount else -tr.token_amount end) as net_amount
         from {{ ref('int_trades_enriched') }} as tr
-        where tr.block_time <= {{ as_of }}
-        group by tr.token_id, tr.token_mint, tr.user_address
+        inner join pairs as pr on tr.token_mint = pr.token_mint and tr.block_time <= pr.as_of
+        group by tr.token_id, tr.token_mint, pr.as_of, tr.user_address
     ),
 
     horizon as (
         select
             tk.token_id,
             hh.token_mint,
+            pr.as_of,
             hh.wallet_address,
             hh.balance as net_amount
         from {{ ref('stg_megatron__holder_horizon') }} as hh
+        inner join pairs as pr on hh.token_mint = pr.token_mint and hh.horizon <= pr.as_of
         inner join {{ ref('stg_megatron__tokens') }} as tk on hh.token_mint = tk.mint_address
-        where hh.horizon <= {{ as_of }}
     ),
 
     combined as (
         select
             both_parts.token_id,
             both_parts.token_mint,
+            both_parts.as_of,
             both_parts.wallet_address,
             greatest(sum(both_parts.net_amount), 0) as balance
         from (
@@ -38,7 +49,7 @@
             union all
             select * from horizon
         ) as both_parts
-        group by both_parts.token_id, both_parts.token_mint, both_parts.wallet_address
+        group by both_parts.token_id, both_parts.token_mint, both_parts.as_of, both_parts.wallet_address
     ),
 
     pool_accounts as (
@@ -56,6 +67,7 @@
         select
             cb.token_id,
             cb.token_mint,
+            cb.as_of,
             cb.wallet_address,
             cb.balance
         from combined as cb
@@ -71,48 +83,82 @@
     select * from holders
 {%- endmacro %}
 
-{#- Distribution metrics of every token's holder set as of `as_of` in one set-based pass (spec §4.2): holder
-    count, top-1/10/20/50/100 balances and their share of the circulating (held) sum and of the supply, Gini
-    Σ(2i − n − 1)·xᵢ/(n·S), Theil (1/n)·Σ(xᵢ/μ)·ln(xᵢ/μ), Shannon −Σ pᵢ·log₂ pᵢ / log₂ n (0 for one holder),
-    HHI Σ pᵢ²·10,000 (Theil and Shannon in double precision: numeric ln is ~50× slower; ratios and percentages rounded to 12 decimal places), median, dust accounts (USD value below var('dust_threshold_usd') at the token's last
-    USD price at or before as_of). `balances` is a relation or subquery with token_id, token_mint,
-    wallet_address, balance (> 0); by default holder_balances_as_of(as_of). -#}
-{% macro holder_distribution_as_of(as_of, balances=none) -%}
+{#- Holder balances of every token as of one time `as_of`: holder_balances_for over a grid of every token at
+    that time. One row per (token_id, wallet_address). -#}
+{% macro holder_balances_as_of(as_of) -%}
+    with
+
+    every_token as (
+        select
+            tk.mint_address as token_mint,
+            {{ as_of }} as as_of
+        from {{ ref('stg_megatron__tokens') }} as tk
+    ),
+
+    balances as (
+        {{ holder_balances_for('every_token') }}
+    )
+
+    select
+        bl.token_id,
+        bl.token_mint,
+        bl.wallet_address,
+        bl.balance
+    from balances as bl
+{%- endmacro %}
+
+{#- Distribution metrics of the holder set of every (token_mint, as_of) pair of `grid` in one set-based pass
+    (spec §4.2): holder count, top-1/10/20/50/100 balances and their share of the circulating (held) sum and of
+    the supply, Gini Σ(2i − n − 1)·xᵢ/(n·S), Theil (1/n)·Σ(xᵢ/μ)·ln(xᵢ/μ), Shannon −Σ pᵢ·log₂ pᵢ / log₂ n (0 for
+    one holder), HHI Σ pᵢ²·10,000 (Theil and Shannon in double precision: numeric ln is ~50× slower; ratios and
+    percentages rounded to 12 decimal places), median, dust accounts (USD value below var('dust_threshold_usd')
+    at the token's last USD price at or before T). `balances` is a relation or subquery with token_id,
+    token_mint, as_of, wallet_address, balance (> 0); by default holder_balances_for(grid). -#}
+{% macro holder_distribution_for(grid, balances=none) -%}
     with
 
     balances as (
-        {% if balances is none %}{{ holder_balances_as_of(as_of) }}{% else %}select * from {{ balances }}{% endif %}
+        {% if balances is none %}{{ holder_balances_for(grid) }}{% else %}select * from {{ balances }}{% endif %}
     ),
 
     ranked as (
         select
             bl.token_id,
             bl.token_mint,
+            bl.as_of,
             bl.wallet_address,
             bl.balance,
-            row_number() over (partition by bl.token_id order by bl.balance desc, bl.wallet_address) as rank_desc,
-            row_number() over (partition by bl.token_id order by bl.balance, bl.wallet_address) as rank_asc,
-            count(*) over (partition by bl.token_id) as holder_count,
-            sum(bl.balance) over (partition by bl.token_id) as circulating
+            row_number() over (partition by bl.token_id, bl.as_of order by bl.balance desc, bl.wallet_address)
+                as rank_desc,
+            row_number() over (partition by bl.token_id, bl.as_of order by bl.balance, bl.wallet_address) as rank_asc,
+            count(*) over (partition by bl.token_id, bl.as_of) as holder_count,
+            sum(bl.balance) over (partition by bl.token_id, bl.as_of) as circulating
         from balances as bl
     ),
 
     last_prices as (
         select
-            tr.token_id,
-            (array_agg(tr.price_per_token_usd order by {{ event_order('tr.', 'desc') }}))[1] as price_usd
-        from {{ ref('int_trades_enriched') }} as tr
-        where
-            tr.block_time <= {{ as_of }}
-            and tr.price_per_token_usd is not null
-            and tr.token_id in (select distinct rk.token_id from ranked as rk)
-        group by tr.token_id
+            tp.token_id,
+            tp.as_of,
+            lp.price_usd
+        from (select distinct rk.token_id, rk.as_of from ranked as rk) as tp
+        cross join lateral (
+            select tr.price_per_token_usd as price_usd
+            from {{ ref('int_trades_enriched') }} as tr
+            where
+                tr.token_id = tp.token_id
+                and tr.block_time <= tp.as_of
+                and tr.price_per_token_usd is not null
+            order by {{ event_order('tr.', 'desc') }}
+            limit 1
+        ) as lp
     ),
 
     per_token as (
         select
             rk.token_id,
             rk.token_mint,
+            rk.as_of,
             rk.holder_count::integer as holder_count,
             max(rk.circulating) as circulating_balance,
             max(rk.balance) as top_1_balance,
@@ -139,23 +185,24 @@
             sum(power(rk.balance / rk.circulating, 2)) * 10000 as hhi,
             percentile_cont(0.5) within group (order by rk.balance) as median_balance
         from ranked as rk
-        group by rk.token_id, rk.token_mint, rk.holder_count
+        group by rk.token_id, rk.token_mint, rk.as_of, rk.holder_count
     ),
 
     dust as (
         select
             rk.token_id,
+            rk.as_of,
             count(*) filter (where rk.balance * lp.price_usd < {{ var('dust_threshold_usd') }})::integer as dust_count
         from ranked as rk
-        inner join last_prices as lp on rk.token_id = lp.token_id
-        group by rk.token_id
+        inner join last_prices as lp on rk.token_id = lp.token_id and rk.as_of = lp.as_of
+        group by rk.token_id, rk.as_of
     ),
 
     distribution as (
         select
             pt.token_id,
             pt.token_mint,
-            {{ as_of }} as as_of,
+            pt.as_of,
             pt.holder_count,
             pt.circulating_balance,
             coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000) as supply,
@@ -187,7 +234,39 @@
             ds.dust_count
         from per_token as pt
         inner join {{ ref('stg_megatron__tokens') }} as tk on pt.token_id = tk.token_id
-        left join dust as ds on pt.token_id = ds.token_id
+        left join dust as ds on pt.token_id = ds.token_id and pt.as_of = ds.as_of
+    )
+
+    select * from distribution
+{%- endmacro %}
+
+
+{#- Distribution metrics of every token's holder set as of one time `as_of`: holder_distribution_for over a grid
+    of every token at that time. `balances` (optional) has token_id, token_mint, wallet_address, balance. -#}
+{% macro holder_distribution_as_of(as_of, balances=none) -%}
+    with
+
+    every_token as (
+        select
+            tk.mint_address as token_mint,
+            {{ as_of }} as as_of
+        from {{ ref('stg_megatron__tokens') }} as tk
+    ),
+
+    {% if balances is not none -%}
+    given_balances as (
+        select
+            bl.token_id,
+            bl.token_mint,
+            {{ as_of }} as as_of,
+            bl.wallet_address,
+            bl.balance
+        from {{ balances }} as bl
+    ),
+
+    {% endif -%}
+    distribution as (
+        {{ holder_distribution_for('every_token', none if balances is none else 'given_balances') }}
     )
 
     select * from distribution

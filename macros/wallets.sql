@@ -1,4 +1,5 @@
-{#- Realized PnL per (wallet, token) from our own trades at or before `as_of`, with average-cost accounting,
+{#- Realized PnL per (wallet, T, token) from our own trades at or before T, for every (wallet_address, as_of) pair of
+    the relation or CTE `pairs`, with average-cost accounting,
     set-based (window functions, no loop):
     * the position is the running sum of bought minus sold tokens floored at 0, which equals
       S_k − min(0, min_{j≤k} S_j) for the plain running sum S (a sell beyond the position sells tokens of
@@ -8,12 +9,13 @@
     * within a round the cost basis before trade k is exp(L_k)·Σ_{buys j<k} b_j·exp(−L_j) with L the running
       sum of ln m, so each sell realizes proceeds·matched/s − basis·(1 − m), in SOL and in USD.
     `trades` overrides the input relation (unit tests); it needs the columns of int_trades_enriched. -#}
-{% macro wallet_positions_as_of(as_of, trades=none) -%}
+{% macro wallet_positions_for(pairs, trades=none) -%}
     with
 
     trades as (
         select
             tr.user_address as wallet_address,
+            pr.as_of,
             tr.token_id,
             tr.type,
             tr.block_time,
@@ -25,7 +27,8 @@
             tr.sol_amount::double precision as sol,
             tr.sol_amount_usd::double precision as usd
         from {% if trades is none %}{{ ref('int_trades_enriched') }}{% else %}{{ trades }}{% endif %} as tr
-        where tr.block_time <= {{ as_of }} and tr.token_amount > 0
+        inner join {{ pairs }} as pr on tr.user_address = pr.wallet_address and tr.block_time <= pr.as_of
+        where tr.token_amount > 0
     ),
 
     running as (
@@ -34,7 +37,7 @@
             sum(case when tr.type = 'buy' then tr.amount else -tr.amount end) over position_order as plain_sum
         from trades as tr
         window position_order as (
-            partition by tr.wallet_address, tr.token_id order by {{ event_order('tr.') }}
+            partition by tr.wallet_address, tr.as_of, tr.token_id order by {{ event_order('tr.') }}
             rows between unbounded preceding and current row
         )
     ),
@@ -45,7 +48,7 @@
             rn.plain_sum - least(0, min(rn.plain_sum) over position_order) as position_after
         from running as rn
         window position_order as (
-            partition by rn.wallet_address, rn.token_id order by {{ event_order('rn.') }}
+            partition by rn.wallet_address, rn.as_of, rn.token_id order by {{ event_order('rn.') }}
             rows between unbounded preceding and current row
         )
     ),
@@ -54,7 +57,7 @@
         select
             fl.*,
             coalesce(lag(fl.position_after) over (
-                partition by fl.wallet_address, fl.token_id order by {{ event_order('fl.') }}
+                partition by fl.wallet_address, fl.as_of, fl.token_id order by {{ event_order('fl.') }}
             ), 0) as position_before
         from floored as fl
     ),
@@ -76,7 +79,7 @@
         select
             kp.*,
             coalesce(sum((kp.kept_fraction = 0)::integer) over (
-                partition by kp.wallet_address, kp.token_id order by {{ event_order('kp.') }}
+                partition by kp.wallet_address, kp.as_of, kp.token_id order by {{ event_order('kp.') }}
                 rows between unbounded preceding and 1 preceding
             ), 0) as round_number
         from kept as kp
@@ -86,7 +89,7 @@
         select
             rd.*,
             coalesce(sum(ln(greatest(rd.kept_fraction, 1e-300))) over (
-                partition by rd.wallet_address, rd.token_id, rd.round_number order by {{ event_order('rd.') }}
+                partition by rd.wallet_address, rd.as_of, rd.token_id, rd.round_number order by {{ event_order('rd.') }}
                 rows between unbounded preceding and 1 preceding
             ), 0) as log_kept_before
         from rounds as rd
@@ -103,7 +106,7 @@
             ) over round_order, 0) as basis_usd_before
         from logs as lg
         window round_order as (
-            partition by lg.wallet_address, lg.token_id, lg.round_number order by {{ event_order('lg.') }}
+            partition by lg.wallet_address, lg.as_of, lg.token_id, lg.round_number order by {{ event_order('lg.') }}
             rows between unbounded preceding and 1 preceding
         )
     ),
@@ -127,6 +130,7 @@
     positions as (
         select
             rz.wallet_address,
+            rz.as_of,
             rz.token_id,
             count(*)::integer as trade_count,
             (count(*) filter (where rz.type = 'buy'))::integer as buy_count,
@@ -139,10 +143,42 @@
                 as position_tokens,
             bool_or(rz.kept_fraction = 0) as has_closed
         from realized as rz
-        group by rz.wallet_address, rz.token_id
+        group by rz.wallet_address, rz.as_of, rz.token_id
     )
 
     select * from positions
+{%- endmacro %}
+
+{#- wallet_positions_for every wallet that traded at or before one time `as_of` (one row per (wallet, token),
+    without the as_of column). -#}
+{% macro wallet_positions_as_of(as_of, trades=none) -%}
+    with
+
+    every_wallet as (
+        select distinct
+            tr.user_address as wallet_address,
+            {{ as_of }} as as_of
+        from {% if trades is none %}{{ ref('int_trades_enriched') }}{% else %}{{ trades }}{% endif %} as tr
+        where tr.block_time <= {{ as_of }}
+    ),
+
+    positions as (
+        {{ wallet_positions_for('every_wallet', trades) }}
+    )
+
+    select
+        ps.wallet_address,
+        ps.token_id,
+        ps.trade_count,
+        ps.buy_count,
+        ps.sell_count,
+        ps.first_trade_time,
+        ps.last_trade_time,
+        ps.realized_pnl_sol,
+        ps.realized_pnl_usd,
+        ps.position_tokens,
+        ps.has_closed
+    from positions as ps
 {%- endmacro %}
 
 {#- Wallet performance as of `as_of` from wallet_positions_as_of: realized PnL in SOL and USD, tokens traded,

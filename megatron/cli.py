@@ -370,10 +370,18 @@ def run_simulation(
               help="Write canonical JSONL here (a .jsonl or .jsonl.gz file) instead of loading.")
 @click.option("--max-bytes", type=int, default=None, help="With --out: split into parts of at most this size.")
 @click.option("--batch-size", default=25_000, show_default=True, help="Events per database transaction.")
+@click.option("--truth", type=click.Path(path_type=Path), default=None,
+              help="Also write the ground truth (each wallet's archetype, each token's fate) to this CSV sidecar; "
+                   "the loader never reads it.")
 def simulate_cmd(tokens: int, days: float, seed: int, start: str | None, out: Path | None, max_bytes: int | None,
-                 batch_size: int) -> None:
+                 batch_size: int, truth: Path | None) -> None:
     """Simulate a pump.fun market and load it through the loader (or write canonical JSONL)."""
     start = start or default_sim_start(days)
+    if truth is not None:
+        from megatron.simulate.truth import write_truth
+
+        wallets, fates = write_truth(truth, tokens, seed)
+        click.echo(f"truth: {wallets} wallet archetypes and {fates} token fates written to {truth}")
     if out is not None:
         run_simulation(None, tokens, days, seed, start, out, max_bytes, batch_size)
         return

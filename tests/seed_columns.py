@@ -128,6 +128,17 @@ LATER_ADDITIONS: dict[str, tuple[str, ...]] = {
     # 032: one row per milestone reached; 043: the worker's claim, retry time and give-up time
     "holder_score_queue": ("milestone", "claimed_by", "claimed_at", "retry_at", "failed_at"),
     "selloff_events": ("closed_by",),  # 042: recovery or timeout (NULL while open)
+    # 060: the holder score's mode, included holders, dampening, points, activity inputs and rule version
+    "holder_scores": (
+        "mode", "included_holders", "dampening_factor", "top_1_concentration", "gini_points", "top_1_points",
+        "holder_count_points", "bot_ratio_points", "smart_money_points", "wallet_age_points", "active_24h_points",
+        "organic_growth_points", "velocity_points", "active_24h_ratio", "organic_growth", "velocity_score",
+        "rule_version",
+    ),
+    # 060: the two missing risks, the insider risk, the weighted overall, the level and the rule version
+    "risk_metrics": (
+        "liquidity_risk", "volatility_risk", "insider_risk", "weighted_overall_risk", "risk_level", "rule_version",
+    ),
 }
 
 # seed columns we drop (docs/schema-decisions.md)
@@ -147,6 +158,7 @@ HYPERTABLES: dict[str, str] = {
     "activity_metrics": "timestamp",
     "risk_metrics": "timestamp",
     "api_credit_usage": "timestamp",
+    "wallet_feature_observations": "as_of",  # 060: append-only wallet features (spec §4.3)
 }
 
 PLAIN_TABLES: tuple[str, ...] = tuple(t for t in SEED_COLUMNS if t not in HYPERTABLES)
