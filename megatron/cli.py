@@ -415,6 +415,7 @@ def web_cmd(port: int) -> None:
     click.echo(f"screener: {web.address(port)}  (token pages at /token/<mint>, dbt docs at /dbt-docs/; Ctrl-C stops)")
     web.serve(url, port)
 
+
 # --- score / backfill -----------------------------------------------------------------------
 
 

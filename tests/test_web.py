@@ -355,3 +355,32 @@ def test_score_history_draws_one_point_per_stored_score(site: str, market: str, 
     if totals is not None:
         drawn = page.evaluate("document.getElementById('score-chart').data[0].y")
         assert [float(v) for v in drawn] == [float(t[0]) for t in totals]
+
+
+def test_signals_and_risk_level_come_from_their_marts(site: str, market: str, page: Page) -> None:
+    have = rows(market, "select to_regclass('marts.token_signals') is not null and to_regclass('marts.token_risk') is not null")
+    if not have[0][0]:
+        pytest.skip("marts.token_signals and marts.token_risk are not built in this checkout (issue 11 holder part)")
+    page.goto(site + "/?sort=volume_24h")
+    wait_for_screener(page, "volume_24h", "desc")
+    shown = page.locator("#screener tbody tr").evaluate_all(
+        "rs => rs.map(r => [r.dataset.mint, r.querySelector('td.risk').innerText, r.querySelector('td.signals').innerText])")
+    signals = {r[0]: r[1:] for r in rows(market, """
+        select sg.token_mint, rk.risk_level, sg.sniper_count, sg.bundled_buy_wallets, sg.creator_sold
+        from marts.token_signals as sg left join marts.token_risk as rk on rk.token_mint = sg.token_mint""")}
+    checked = 0
+    for mint, risk, text in shown:
+        if mint not in signals:
+            assert text == "—"
+            continue
+        level, snipers, bundles, sold = signals[mint]
+        assert risk == (level or "—")
+        assert text == f"snipers {snipers} · bundles {bundles} · {'creator sold' if sold else 'creator holds'}"
+        checked += 1
+    assert checked > 0
+    mint, _ = busiest_token(market)
+    page.goto(f"{site}/token/{mint}")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
+    level, snipers, _, _ = signals[mint]
+    assert page.inner_text("#sniper-count").split(" ")[0] == str(snipers)
+    assert page.inner_text("#risk-level").startswith(level)

@@ -41,7 +41,7 @@
 
   function risk(r) {
     if (!r) return "—";
-    return esc(r.level || r.risk_level || r.overall_level || "—");
+    return esc(r.risk_level || "—");
   }
 
   function render(data) {

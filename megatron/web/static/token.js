@@ -88,15 +88,10 @@
 
   async function drawHolders() {
     const data = await api("/holders");
-    const sig = data.signals || {};
-    const flagged = (w) => {
-      const flags = [];
-      if (w.is_creator) flags.push("creator");
-      const list = (k) => Array.isArray(sig[k]) && sig[k].includes(w.wallet_address);
-      if (w.is_sniper || list("sniper_wallets")) flags.push("sniper");
-      if (w.is_bundler || list("bundled_wallets")) flags.push("bundler");
-      return flags.map((f) => `<span class="flag">${f}</span>`).join("");
-    };
+    // flags are columns of marts.token_holder_balances (is_creator today; is_sniper / is_bundler once the
+    // per-wallet signal flags are exposed to it)
+    const flagged = (w) => [["is_creator", "creator"], ["is_sniper", "sniper"], ["is_bundler", "bundler"]]
+      .filter(([key]) => w[key]).map(([, name]) => `<span class="flag">${name}</span>`).join("");
     document.querySelector("#holders tbody").innerHTML = data.top.map((w) => `
       <tr data-wallet="${esc(w.wallet_address)}"><td>${w.rank}</td><td class="wallet" title="${esc(w.wallet_address)}">${esc(short(w.wallet_address))}</td>
       <td>${num(w.balance, 0)}</td><td>${num(w.pct_of_circulating, 2)}</td><td>${flagged(w)}</td></tr>`).join("");
