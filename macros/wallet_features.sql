@@ -30,7 +30,8 @@
     (wallet_positions_for). Classes: bot (weighted signals, share of the weight of the signals that could be
     evaluated: SOL balances are not loaded, so the two balance signals are left out instead of counted as
     absent), MEV bot, sniper, bundler, smart money (the project's performance rule: win rate and tokens
-    traded, realized profit > 0, and not an automaton: not a bot, MEV bot, sniper or bundler;
+    traded, realized profit > 0, no token created (a dev selling its own launch is not smart money), and not
+    an automaton: not a bot, MEV bot, sniper or bundler;
     `smart_money_rule` says so), diamond hands (metric definition, H12), dumper.
     One row per pair with at least one trade. -#}
 {% macro wallet_features_for(pairs) -%}
@@ -168,6 +169,17 @@
         group by fb.wallet_address, fb.as_of
     ),
 
+    created as (
+        select
+            wp.wallet_address,
+            wp.as_of,
+            count(*) as tokens_created
+        from wallet_pairs as wp
+        inner join {{ ref('stg_megatron__tokens') }} as tk
+            on wp.wallet_address = tk.creator_address and tk.creation_timestamp <= wp.as_of
+        group by wp.wallet_address, wp.as_of
+    ),
+
     positions as (
         {{ wallet_positions_for('wallet_pairs') }}
     ),
@@ -205,6 +217,7 @@
             coalesce(en.tokens_bought, 0) as tokens_bought,
             coalesce(en.snipes, 0) as snipes,
             coalesce(en.bundled_buys, 0) as bundled_buys,
+            coalesce(cr.tokens_created, 0) as tokens_created,
             pf.realized_pnl_sol,
             pf.tokens_closed,
             pf.win_rate
@@ -213,6 +226,7 @@
         left join amounts as am on sq.wallet_address = am.wallet_address and sq.as_of = am.as_of
         left join entries as en on sq.wallet_address = en.wallet_address and sq.as_of = en.as_of
         left join performance as pf on sq.wallet_address = pf.wallet_address and sq.as_of = pf.as_of
+        left join created as cr on sq.wallet_address = cr.wallet_address and sq.as_of = cr.as_of
     ),
 
     signals as (
@@ -292,6 +306,7 @@
             sc.tokens_bought::integer as tokens_bought,
             sc.snipes::integer as snipes,
             sc.bundled_buys::integer as bundled_buys,
+            sc.tokens_created::integer as tokens_created,
             sc.realized_pnl_sol,
             sc.tokens_closed::integer as tokens_closed,
             round(sc.win_rate, 2) as win_rate,
@@ -325,8 +340,8 @@
     smart as (
         select
             cl.*,
-            cl.is_profitable_trader and not (cl.is_bot or cl.is_mev_bot or cl.is_sniper or cl.is_bundler)
-                as is_smart_money
+            cl.is_profitable_trader and cl.tokens_created = 0
+            and not (cl.is_bot or cl.is_mev_bot or cl.is_sniper or cl.is_bundler) as is_smart_money
         from classified as cl
     ),
 
@@ -345,6 +360,7 @@
             sm.tokens_bought,
             sm.snipes,
             sm.bundled_buys,
+            sm.tokens_created,
             sm.realized_pnl_sol,
             sm.tokens_closed,
             sm.win_rate,

@@ -551,9 +551,25 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
         show_database(conn)
     show_policies(edition, rows)
     build_marts(url)
+    score_now(url)
     from megatron import web
 
     click.echo(f"the screener: run `megatron web` and open {web.address()}")
+
+
+def score_now(url: str) -> None:
+    """The end of the main job: score every active token as of now and list the best by the 999 score."""
+    from datetime import datetime, timezone
+
+    from megatron import scoring
+
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    click.echo(f"scoring every token traded in the last 24 hours as of {at:%Y-%m-%d %H:%M:%S}Z (megatron score --at now)")
+    run = scoring.score(at, url=url)
+    for line in run.summary_lines():
+        click.echo(line)
+    with db.connect(url) as conn:
+        print_top_tokens(conn, at, 10)
 
 
 def build_marts(url: str) -> None:

@@ -25,11 +25,16 @@ def environment(url: str) -> dict[str, str]:
     return env
 
 
-def run(args: Sequence[str], url: str | None = None, *, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run ``dbt ARGS`` in the project with its profile pointed at ``url``."""
+def run(
+    args: Sequence[str], url: str | None = None, *, capture: bool = False, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dbt ARGS`` in the project with its profile pointed at ``url`` (``extra_env`` added to its
+    environment, e.g. PGOPTIONS for session settings of dbt's connections)."""
     target = url or db.database_url()
     root = project_root()
     argv = [dbt_executable(), *args]
     if args and args[0] not in ("--version", "-v"):
         argv += ["--project-dir", str(root), "--profiles-dir", str(root)]
-    return subprocess.run(argv, cwd=root, env=environment(target), text=True, capture_output=capture)
+    env = environment(target)
+    env.update(extra_env or {})
+    return subprocess.run(argv, cwd=root, env=env, text=True, capture_output=capture)

@@ -38,13 +38,15 @@ add column velocity_points numeric(5, 2),
 add column active_24h_ratio numeric(5, 4),
 add column organic_growth numeric(5, 4),
 add column velocity_score numeric(5, 4),
-add column rule_version text;
+add column rule_version text,
+add column run_id bigint;
 
 comment on column holder_scores.mode is
 'How the holder set was found (spec §4.1): snapshot (a stored holder snapshot at or before T) or trade (net buys - sells).';
 comment on column holder_scores.included_holders is 'Holders after exclusions (the n of spec §4.6).';
 comment on column holder_scores.dampening_factor is
 'Low-holder dampening f = max(0.3, n / 10) below 10 holders, else 1 (spec §4.6); Gini and top-1 points are multiplied by it.';
+comment on column holder_scores.run_id is 'The scoring run (megatron.score_grid) that wrote the row.';
 comment on column holder_scores.rule_version is 'Version of the holder rules (macros/holder_scores.sql) that wrote the row.';
 
 alter table frozen_holder_scores
@@ -72,7 +74,8 @@ add column volatility_risk numeric(5, 2) check (volatility_risk between 0 and 10
 add column insider_risk numeric(5, 2) check (insider_risk between 0 and 100),
 add column weighted_overall_risk numeric(5, 2) check (weighted_overall_risk between 0 and 100),
 add column risk_level text check (risk_level in ('low', 'medium', 'high', 'critical')),
-add column rule_version text check (char_length(rule_version) <= 40);
+add column rule_version text check (char_length(rule_version) <= 40),
+add column run_id bigint;
 
 comment on column risk_metrics.liquidity_risk is 'Spec §4.7: holders < 10 → 90, < 50 → 70, < 100 → 50, < 500 → 30, else 10.';
 comment on column risk_metrics.volatility_risk is
@@ -96,10 +99,15 @@ create table wallet_feature_observations (
     tokens_bought integer not null,
     snipes integer not null,
     bundled_buys integer not null,
+    tokens_created integer not null default 0,
     realized_pnl_sol numeric(30, 9),
     tokens_closed integer,
     win_rate numeric(5, 2) check (win_rate between 0 and 100),
     bot_score numeric(5, 4) check (bot_score between 0 and 1),
+    timing_patterns boolean,
+    mev_activity boolean,
+    sandwich_pattern boolean,
+    identical_trades boolean,
     is_bot boolean not null,
     is_mev_bot boolean not null,
     is_sniper boolean not null,
@@ -109,6 +117,7 @@ create table wallet_feature_observations (
     is_diamond_hands boolean not null,
     is_dumper boolean not null,
     rule_version text check (char_length(rule_version) <= 40),
+    run_id bigint,
     created_at timestamptz not null default now(),
     primary key (wallet_address, as_of)
 );

@@ -73,57 +73,22 @@
             lb.virtual_token_reserves as base_virtual_token_reserves
         from subjects as su
         left join lateral (
-            select tx.price_per_token
-            from {{ ref('stg_megatron__transactions') }} as tx
-            where
-                tx.token_id = su.token_id and tx.block_time <= su.evaluated_at
-                and tx.type in ('buy', 'sell') and tx.price_per_token > 0
-            order by {{ event_order('tx.', 'desc') }}
-            limit 1
+            {{ scoring_edge_trade('tx.price_per_token', "X.type in ('buy', 'sell') and X.price_per_token > 0", 'su.evaluated_at') }}
         ) as lt on true
         left join lateral (
-            select tx.price_per_token
-            from {{ ref('stg_megatron__transactions') }} as tx
-            where
-                tx.token_id = su.token_id and tx.block_time <= su.evaluated_at - interval '{{ mc_lookback }} minutes'
-                and tx.type in ('buy', 'sell') and tx.price_per_token > 0
-            order by {{ event_order('tx.', 'desc') }}
-            limit 1
+            {{ scoring_edge_trade('tx.price_per_token', "X.type in ('buy', 'sell') and X.price_per_token > 0",
+                "su.evaluated_at - interval '" ~ mc_lookback ~ " minutes'") }}
         ) as bt on true
         left join lateral (
-            select
-                tx.price_per_token,
-                tx.block_time
-            from {{ ref('stg_megatron__transactions') }} as tx
-            where
-                tx.token_id = su.token_id and tx.block_time <= su.evaluated_at
-                and tx.type in ('buy', 'sell') and tx.price_per_token > 0
-            order by {{ event_order('tx.') }}
-            limit 1
+            {{ scoring_edge_trade('tx.price_per_token, tx.block_time', "X.type in ('buy', 'sell') and X.price_per_token > 0", 'su.evaluated_at', first=true) }}
         ) as ft on true
         left join lateral (
-            select
-                tx.signature,
-                tx.real_token_reserves,
-                tx.virtual_token_reserves
-            from {{ ref('stg_megatron__transactions') }} as tx
-            where
-                tx.token_id = su.token_id and tx.pool_id = su.curve_pool_id
-                and tx.block_time <= su.evaluated_at and tx.type in ('buy', 'sell')
-            order by {{ event_order('tx.', 'desc') }}
-            limit 1
+            {{ scoring_edge_trade('tx.signature, tx.real_token_reserves, tx.virtual_token_reserves',
+                "X.pool_id = su.curve_pool_id and X.type in ('buy', 'sell')", 'su.evaluated_at') }}
         ) as lc on true
         left join lateral (
-            select
-                tx.signature,
-                tx.real_token_reserves,
-                tx.virtual_token_reserves
-            from {{ ref('stg_megatron__transactions') }} as tx
-            where
-                tx.token_id = su.token_id and tx.pool_id = su.curve_pool_id
-                and tx.block_time <= su.progress_base_time and tx.type in ('buy', 'sell')
-            order by {{ event_order('tx.', 'desc') }}
-            limit 1
+            {{ scoring_edge_trade('tx.signature, tx.real_token_reserves, tx.virtual_token_reserves',
+                "X.pool_id = su.curve_pool_id and X.type in ('buy', 'sell')", 'su.progress_base_time') }}
         ) as lb on true
     ),
 
@@ -399,4 +364,28 @@
                 and st.block_time <= {{ at }} and st.type in ('buy', 'sell')
         ) / coalesce(nullif({{ r }}.curve_sell_supply, 0), 793100000000000) * 100)), 4)
     end
+{%- endmacro %}
+
+{#- The last (or with first=true the first) trade of token su.token_id at or before `at` in the event order whose
+    row passes `condition` (written with the alias X.), as `columns` of alias tx. The edge block time is found
+    first (an index scan on (token_id, block_time) that stops at one row), then the event order breaks ties among
+    the trades of that block time only: no sort of the token's whole history. -#}
+{% macro scoring_edge_trade(columns, condition, at, first=false) -%}
+    select {{ columns }}
+    from {{ ref('stg_megatron__transactions') }} as tx
+    where
+        tx.token_id = su.token_id
+        and {{ condition | replace('X.', 'tx.') }}
+        and tx.block_time = (
+            select edge.block_time
+            from {{ ref('stg_megatron__transactions') }} as edge
+            where
+                edge.token_id = su.token_id
+                and edge.block_time <= {{ at }}
+                and {{ condition | replace('X.', 'edge.') }}
+            order by edge.block_time {{ 'asc' if first else 'desc' }}
+            limit 1
+        )
+    order by {{ event_order('tx.', 'asc' if first else 'desc') }}
+    limit 1
 {%- endmacro %}

@@ -8,6 +8,7 @@ stamped with T, so re-running a T writes nothing. This module only starts things
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -109,6 +110,8 @@ class SnapshotPart:
 # The parts the scoring models write, in the order they are reported. Other parts (holder, social) add theirs.
 PARTS: list[SnapshotPart] = [
     SnapshotPart("technical", "technical_scores", "timestamp"),
+    SnapshotPart("holder", "holder_scores", "timestamp"),
+    SnapshotPart("risk", "risk_metrics", "timestamp"),
     SnapshotPart("aggregate", "token_scores", "as_of"),
 ]
 
@@ -171,14 +174,18 @@ _UPSTREAM = (
 
 
 def _run_models(url: str, run_id: int, build_upstream: bool) -> None:
+    """Run the models tagged scoring (and refresh latest_token_scores) for ``run_id``. The run id reaches the
+    models as the session setting megatron.score_run_id (var('score_run_id') reads it), so dbt's partial parse
+    stays valid between runs. The first run on a database also builds the views and seeds they read."""
     from megatron import dbt
 
-    selectors = ["+tag:scoring", "+latest_token_scores"] if build_upstream else ["tag:scoring", "latest_token_scores"]
-    args = [
-        "build", "--select", *selectors, "--resource-type", "model", "--resource-type", "seed",
-        "--vars", f"{{score_run_id: {run_id}}}", "--quiet",
-    ]
-    result = dbt.run(args, url, capture=True)
+    if build_upstream:
+        args = ["build", "--select", "+tag:scoring", "+latest_token_scores",
+                "--resource-type", "model", "--resource-type", "seed"]
+    else:
+        args = ["run", "--select", "tag:scoring", "latest_token_scores"]
+    options = " ".join(filter(None, [os.environ.get("PGOPTIONS", ""), f"-c megatron.score_run_id={run_id}"]))
+    result = dbt.run([*args, "--quiet"], url, capture=True, extra_env={"PGOPTIONS": options})
     if result.returncode != 0:
         tail = "\n".join(line[:300] for line in (result.stdout + result.stderr).strip().splitlines()[-15:])
         raise MegatronError(f"The scoring models failed in run {run_id} (dbt exit {result.returncode}); dbt said:\n{tail}")

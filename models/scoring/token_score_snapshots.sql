@@ -7,6 +7,7 @@
     is). The social part comes from the macro social_scores_for(grid) when the project has it (issue 11 social);
     without it every row is social_missing. Part models that write holder snapshots in the same run must run
     first: add a `-- depends_on: {{ "{{ ref('...') }}" }}` line here for them. -#}
+-- depends_on: {{ ref('holder_score_snapshots') }}
 {%- set params = scoring_parameters() %}
 with
 
