@@ -410,6 +410,21 @@ def dbt_cmd(args: tuple[str, ...]) -> None:
     sys.exit(dbt.run(list(args) or ["--help"]).returncode)
 
 
+# --- web pages ---------------------------------------------------------------------------------
+
+
+@main.command("web")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port on 127.0.0.1 to serve the pages on.")
+def web_cmd(port: int) -> None:
+    """The screener and token pages on 127.0.0.1, read-only as the analyst role (Ctrl-C stops)."""
+    from megatron import web
+
+    url = db.web_url()
+    click.echo(f"screener: {web.address(port)}  (token pages at /token/<mint>, dbt docs at /dbt-docs/; Ctrl-C stops)")
+    web.serve(url, port)
+
+
 # --- score / backfill -----------------------------------------------------------------------
 
 
@@ -576,6 +591,9 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
     # scoring runs as that role too
     build_marts(db.orchestrator_url())
     score_now(db.orchestrator_url())
+    from megatron import web
+
+    click.echo(f"the screener: run `megatron web` and open {web.address()}")
 
 
 def score_now(url: str) -> None:

@@ -29,6 +29,7 @@ from megatron.paths import project_root
 
 DB_NAME = "megatron"
 DB_USER = "megatron"
+WEB_USER = "megatron_web"  # LOGIN role of the web pages: a member of megatron_analyst (read-only), nothing more
 INGEST_USER = "megatron_loader"  # LOGIN role of the loader: a member of megatron_ingest (003_roles), nothing more
 ORCHESTRATOR_USER = "megatron_prefect"  # LOGIN role of the Prefect flows: a member of megatron_orchestrator, nothing more
 DEFAULT_PORT = 54329
@@ -256,6 +257,21 @@ def orchestrator_url(state: ClusterState | None = None, dbname: str = DB_NAME) -
     password = _password(_orchestrator_password_file())
     ensure_login_role(url(state, dbname), ORCHESTRATOR_USER, password, "megatron_orchestrator")
     return f"postgresql://{ORCHESTRATOR_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
+
+
+def _web_password_file() -> Path:
+    return state_dir() / "web-password"
+
+
+def web_url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
+    """The URL of the web pages' own login role (WEB_USER, a member of megatron_analyst: read-only),
+    created (or its password re-set) on the way."""
+    state = state or load_state()
+    if state is None:
+        raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
+    password = _password(_web_password_file())
+    ensure_login_role(url(state, dbname), WEB_USER, password, "megatron_analyst")
+    return f"postgresql://{WEB_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
 
 
 def ensure_login_role(admin_url: str, role: str, password: str, member_of: str) -> None:

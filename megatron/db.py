@@ -60,6 +60,24 @@ def orchestrator_url() -> str:
     return cluster.orchestrator_url()
 
 
+ANALYST_ROLE = "megatron_analyst"
+
+
+def web_url() -> str:
+    """The server and role the web pages read as: ``MEGATRON_WEB_URL`` when set; else ``DATABASE_URL`` with
+    the session switched to the read-only ``megatron_analyst`` role (its user must be a member); else the
+    embedded cluster as its own web login role (a member of megatron_analyst)."""
+    value = os.environ.get("MEGATRON_WEB_URL", "").strip()
+    if value:
+        return value
+    external = external_url()
+    if external:
+        options = str(conninfo_to_dict(external).get("options") or "")
+        return make_conninfo(external, options=f"{options} -c role={ANALYST_ROLE}".strip())
+    cluster.start()
+    return cluster.web_url()
+
+
 def with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(url, dbname=dbname)
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything Megatron needs on a Debian 12/13 machine:
-#   1. Debian packages (PostgreSQL server binaries, python3-venv) — as root, only when missing;
+#   1. Debian packages (PostgreSQL server binaries, python3-venv, chromium for the browser tests) — as root,
+#      only when missing;
 #   2. TimescaleDB (scripts/install-timescaledb.sh);
 #   3. the virtual environment .venv with the pinned packages (requirements.lock).
 # With DATABASE_URL set, steps 1–2 are skipped: that server is used instead of the embedded one.
@@ -13,6 +14,8 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 
 need_pkgs=()
+# the browser the web-page tests drive (playwright via executable_path; nothing downloads a browser build)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 command -v runuser >/dev/null || need_pkgs+=(util-linux)
 pick_python() {
     for py in python3.11 python3.12 python3.13 python3; do
