@@ -128,6 +128,15 @@ LATER_ADDITIONS: dict[str, tuple[str, ...]] = {
     # 032: one row per milestone reached; 043: the worker's claim, retry time and give-up time
     "holder_score_queue": ("milestone", "claimed_by", "claimed_at", "retry_at", "failed_at"),
     "selloff_events": ("closed_by",),  # 042: recovery or timeout (NULL while open)
+    # 051: the full breakdown of a technical score (spec T8), its gate and its rule version
+    "technical_scores": (
+        "price_sol", "sol_usd", "market_cap_base_points", "market_cap_velocity_points", "progress_velocity_points",
+        "progress_position_points", "position_multiplier", "velocity_multiplier", "buy_sell_ratio_points",
+        "volume_trend_points", "whale_concentration_points", "price_drop_60m", "red_candles", "selloff_active",
+        "selloff_started_at", "selloff_duration_minutes", "sell_pressure_points", "duration_penalty",
+        "recovery_points", "recovery_bonus", "is_frozen", "evaluated_at", "graduated_at", "rule_version", "mode",
+        "run_id",
+    ),
 }
 
 # seed columns we drop (docs/schema-decisions.md)
@@ -147,6 +156,7 @@ HYPERTABLES: dict[str, str] = {
     "activity_metrics": "timestamp",
     "risk_metrics": "timestamp",
     "api_credit_usage": "timestamp",
+    "token_scores": "as_of",  # 052: the 999 aggregate history (not in the seed)
 }
 
 PLAIN_TABLES: tuple[str, ...] = tuple(t for t in SEED_COLUMNS if t not in HYPERTABLES)
@@ -158,6 +168,8 @@ SEED_POLICIES: dict[str, dict[str, str | None]] = {
     "technical_scores": {"segmentby": "token_mint", "compress_after": "30 days", "drop_after": "60 days"},
     "holder_scores": {"segmentby": "token_mint", "compress_after": "30 days", "drop_after": "60 days"},
     "api_credit_usage": {"segmentby": None, "compress_after": None, "drop_after": "90 days"},
+    # not the seed's: 052's own policy for the 999 aggregate history (compressed after 7 days, kept)
+    "token_scores": {"segmentby": "token_mint", "compress_after": "7 days", "drop_after": None},
 }
 
 # the seed's continuous aggregates: source hypertable and refresh window
