@@ -139,6 +139,15 @@ LATER_ADDITIONS: dict[str, tuple[str, ...]] = {
     "risk_metrics": (
         "liquidity_risk", "volatility_risk", "insider_risk", "weighted_overall_risk", "risk_level", "rule_version",
     ),
+    # 051: the full breakdown of a technical score (spec T8), its gate and its rule version
+    "technical_scores": (
+        "price_sol", "sol_usd", "market_cap_base_points", "market_cap_velocity_points", "progress_velocity_points",
+        "progress_position_points", "position_multiplier", "velocity_multiplier", "buy_sell_ratio_points",
+        "volume_trend_points", "whale_concentration_points", "price_drop_60m", "red_candles", "selloff_active",
+        "selloff_started_at", "selloff_duration_minutes", "sell_pressure_points", "duration_penalty",
+        "recovery_points", "recovery_bonus", "is_frozen", "evaluated_at", "graduated_at", "rule_version", "mode",
+        "run_id",
+    ),
 }
 
 # seed columns we drop (docs/schema-decisions.md)
@@ -160,6 +169,7 @@ HYPERTABLES: dict[str, str] = {
     "api_credit_usage": "timestamp",
     "wallet_feature_observations": "as_of",  # 060: append-only wallet features (spec §4.3)
     "social_observations": "observed_at",  # 070: the social score's raw input (ours; no seed policies)
+    "token_scores": "as_of",  # 052: the 999 aggregate history (not in the seed)
 }
 
 PLAIN_TABLES: tuple[str, ...] = tuple(t for t in SEED_COLUMNS if t not in HYPERTABLES)
@@ -171,6 +181,8 @@ SEED_POLICIES: dict[str, dict[str, str | None]] = {
     "technical_scores": {"segmentby": "token_mint", "compress_after": "30 days", "drop_after": "60 days"},
     "holder_scores": {"segmentby": "token_mint", "compress_after": "30 days", "drop_after": "60 days"},
     "api_credit_usage": {"segmentby": None, "compress_after": None, "drop_after": "90 days"},
+    # not the seed's: 052's own policy for the 999 aggregate history (compressed after 7 days, kept)
+    "token_scores": {"segmentby": "token_mint", "compress_after": "7 days", "drop_after": None},
 }
 
 # the seed's continuous aggregates: source hypertable and refresh window
