@@ -133,11 +133,12 @@ LATER_ADDITIONS: dict[str, tuple[str, ...]] = {
         "mode", "included_holders", "dampening_factor", "top_1_concentration", "gini_points", "top_1_points",
         "holder_count_points", "bot_ratio_points", "smart_money_points", "wallet_age_points", "active_24h_points",
         "organic_growth_points", "velocity_points", "active_24h_ratio", "organic_growth", "velocity_score",
-        "rule_version",
+        "rule_version", "run_id",
     ),
     # 060: the two missing risks, the insider risk, the weighted overall, the level and the rule version
     "risk_metrics": (
         "liquidity_risk", "volatility_risk", "insider_risk", "weighted_overall_risk", "risk_level", "rule_version",
+        "run_id",
     ),
     # 051: the full breakdown of a technical score (spec T8), its gate and its rule version
     "technical_scores": (
