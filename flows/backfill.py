@@ -28,7 +28,9 @@ def backfill_range(start: datetime, end: datetime, every: str, shard: str | None
 @task(name="build what the scoring models read", **TASK_RETRY)
 def prepare(url: str) -> dict[str, int]:
     """Once, before the fan-out: shards building the same upstream views at once would trip over each other."""
-    result = dbtbuild.build("+tag:scoring", url, extra_args=[
+    # the same upstream a scoring run builds when it finds it missing (megatron.scoring: +tag:scoring
+    # +latest_token_scores), so no shard finds anything missing and builds it at the same time as another
+    result = dbtbuild.build("+tag:scoring +latest_token_scores", url, extra_args=[
         "--exclude", "path:models/scoring", "--resource-type", "model", "--resource-type", "seed",
     ])
     dbtbuild.check(result, url)
