@@ -42,12 +42,16 @@ add column rule_version text,
 add column run_id bigint;
 
 comment on column holder_scores.mode is
-'How the holder set was found (spec §4.1): snapshot (a stored holder snapshot at or before T) or trade (net buys - sells).';
+'How the holder set was found (spec §4.1): snapshot (a stored holder '
+'snapshot at or before T) or trade (net buys - sells).';
 comment on column holder_scores.included_holders is 'Holders after exclusions (the n of spec §4.6).';
 comment on column holder_scores.dampening_factor is
-'Low-holder dampening f = max(0.3, n / 10) below 10 holders, else 1 (spec §4.6); Gini and top-1 points are multiplied by it.';
+'Low-holder dampening f = max(0.3, n / 10) below 10 holders, else 1 '
+'(spec §4.6); Gini and top-1 points are multiplied by it.';
 comment on column holder_scores.run_id is 'The scoring run (megatron.score_grid) that wrote the row.';
-comment on column holder_scores.rule_version is 'Version of the holder rules (macros/holder_scores.sql) that wrote the row.';
+comment on column holder_scores.rule_version is
+'Version of the holder rules '
+'(macros/holder_scores.sql) that wrote the row.';
 
 alter table frozen_holder_scores
 add column mode text check (mode in ('snapshot', 'trade')),
@@ -77,7 +81,9 @@ add column risk_level text check (risk_level in ('low', 'medium', 'high', 'criti
 add column rule_version text check (char_length(rule_version) <= 40),
 add column run_id bigint;
 
-comment on column risk_metrics.liquidity_risk is 'Spec §4.7: holders < 10 → 90, < 50 → 70, < 100 → 50, < 500 → 30, else 10.';
+comment on column risk_metrics.liquidity_risk is
+'Spec §4.7: holders < 10 → 90, < 50 → 70, < 100 '
+'→ 50, < 500 → 30, else 10.';
 comment on column risk_metrics.volatility_risk is
 'Spec §4.7: sellers active in 24 h: ratio × 50 + min(50, 5 × their mean sell count), cap 100.';
 comment on column risk_metrics.insider_risk is
@@ -123,7 +129,8 @@ create table wallet_feature_observations (
 );
 
 comment on table wallet_feature_observations is
-'Append-only wallet features and classes as of as_of, from our own trades at or before it (macros/wallet_features.sql). '
+'Append-only wallet features and classes as of as_of, from our own '
+'trades at or before it (macros/wallet_features.sql). '
 'Never updated: the features of a wallet as of T are its latest observation at or before T.';
 
 select megatron.declare_hypertable(

@@ -184,6 +184,8 @@ SEED_POLICIES: dict[str, dict[str, str | None]] = {
     "api_credit_usage": {"segmentby": None, "compress_after": None, "drop_after": "90 days"},
     # not the seed's: 052's own policy for the 999 aggregate history (compressed after 7 days, kept)
     "token_scores": {"segmentby": "token_mint", "compress_after": "7 days", "drop_after": None},
+    # not the seed's: 060's own policy for the append-only wallet features (compressed after 30 days, kept)
+    "wallet_feature_observations": {"segmentby": "wallet_address", "compress_after": "30 days", "drop_after": None},
 }
 
 # the seed's continuous aggregates: source hypertable and refresh window
