@@ -535,12 +535,16 @@ def schedules_cmd() -> None:
               help="Also start this many process workers on the backfill work pool.")
 @click.option("--port", default=4200, show_default=True, type=click.IntRange(min=1, max=65535),
               help="Port of the local Prefect server (ignored when PREFECT_API_URL is set).")
-def serve_cmd(workers_count: int, port: int) -> None:
-    """Serve every deployment with its schedule in one process until Ctrl-C. Against PREFECT_API_URL when
-    set; otherwise a local Prefect server (SQLite under .megatron/prefect) started and stopped here."""
+@click.option("--web-port", default=8000, show_default=True, type=click.IntRange(min=1, max=65535),
+              help="Port of the screener and token pages served beside the flows.")
+@click.option("--no-web", is_flag=True, help="Serve the flows only, not the pages.")
+def serve_cmd(workers_count: int, port: int, web_port: int, no_web: bool) -> None:
+    """Serve every deployment with its schedule in one process until Ctrl-C, and the screener beside them.
+    Against PREFECT_API_URL when set; otherwise a local Prefect server (SQLite under .megatron/prefect)
+    started and stopped here."""
     from megatron.orchestrate import serve
 
-    serve.run(workers_count=workers_count, port=port, echo=click.echo)
+    serve.run(workers_count=workers_count, port=port, web_port=None if no_web else web_port, echo=click.echo)
 
 
 # --- demo (the main job) --------------------------------------------------------------------
@@ -593,7 +597,9 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
     score_now(db.orchestrator_url())
     from megatron import web
 
-    click.echo(f"the screener: run `megatron web` and open {web.address()}")
+    click.echo(f"the screener: {web.address()}  (start it with `megatron serve`, which also keeps the marts and "
+               f"scores fresh on schedule with the Prefect UI at http://127.0.0.1:4200; or `megatron web` for the "
+               f"pages alone)")
 
 
 def score_now(url: str) -> None:

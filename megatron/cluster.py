@@ -180,7 +180,8 @@ def _choose_location(os_user: str | None, pg_bin: Path) -> tuple[Path, Path]:
     return base, socket_dir
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port` (binds as servers do: TIME_WAIT does not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as PostgreSQL binds; ignores TIME_WAIT
         try:
@@ -195,7 +196,7 @@ def _pick_port() -> int:
     if configured:
         return int(configured)
     for port in range(DEFAULT_PORT, DEFAULT_PORT + 200):
-        if _port_free(port):
+        if port_free(port):
             return port
     raise MegatronError(f"No free TCP port between {DEFAULT_PORT} and {DEFAULT_PORT + 199} for the embedded cluster.")
 
@@ -416,7 +417,7 @@ def start() -> ClusterState:
         # The postmaster removes a stale lock file itself when the pid is dead; make sure it can.
         (Path(state.data_dir) / "postmaster.pid").unlink(missing_ok=True)
     if current.state != "starting":
-        if not _port_free(state.port):
+        if not port_free(state.port):
             raise MegatronError(
                 f"Port {state.port} is taken by another program, so the embedded cluster cannot start. "
                 "Set MEGATRON_PG_PORT to a free port and delete .megatron/cluster.json, or stop that program."

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 from megatron.cli import main
 from megatron.orchestrate.schedules import SCHEDULES
-from megatron.orchestrate.serve import port_free
+from megatron.cluster import port_free
 
 
 def free_port() -> int:
@@ -50,12 +51,13 @@ def test_schedules_lists_every_deployment_of_the_schedule_table() -> None:
 def test_serve_registers_the_schedule_table_on_its_own_local_server_and_stops_it(
     database_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, web_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env |= {"DATABASE_URL": database_url, "MEGATRON_PREFECT_HOME": str(tmp_path / "prefect"),
             "MEGATRON_INBOX": str(tmp_path / "inbox")}
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("megatron")), "serve", "--port", str(port)],
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("megatron")), "serve", "--port", str(port),
+                             "--web-port", str(web_port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/api"
     try:
@@ -87,6 +89,15 @@ def test_serve_registers_the_schedule_table_on_its_own_local_server_and_stops_it
             else:
                 assert schedules == []
         assert (tmp_path / "prefect" / "prefect.db").exists()  # its own SQLite, under MEGATRON_PREFECT_HOME
+        # the same process serves the screener: as the analyst role, on a database whose marts the refresh
+        # flow may not have built yet (then the page says so in a sentence)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/api/tokens", timeout=30) as resp:
+                status, body = resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, json.loads(exc.read())
+        assert (status == 200 and isinstance(body, list)) or (
+            status == 503 and "have not been built yet" in body["error"]), (status, body)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -99,3 +110,5 @@ def test_serve_registers_the_schedule_table_on_its_own_local_server_and_stops_it
     assert f"UI http://127.0.0.1:{port}" in output
     assert "local Prefect server stopped" in output
     assert port_free(port), "the local Prefect server still listens after `megatron serve` ended"
+    assert f"screener: http://127.0.0.1:{web_port}/" in output
+    assert port_free(web_port), "the screener still listens after `megatron serve` ended"

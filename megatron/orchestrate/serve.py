@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from megatron.cluster import state_dir
+from megatron.cluster import port_free, state_dir
 from megatron.errors import MegatronError
 from megatron.orchestrate.schedules import BACKFILL_POOL, SCHEDULES, Schedule
 from megatron.paths import project_root
@@ -64,16 +63,6 @@ def configure(env: dict[str, str]) -> None:
     if "prefect" in sys.modules and os.environ.get("PREFECT_API_URL") != env.get("PREFECT_API_URL"):
         raise MegatronError("internal: prefect was imported before `megatron serve` configured it")
     os.environ.update(env)
-
-
-def port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _prefect_exe() -> str:
@@ -221,19 +210,26 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run(*, workers_count: int = 0, port: int = DEFAULT_PORT, echo: Callable[[str], None] = print) -> None:
-    """Serve every deployment until interrupted (Ctrl-C or SIGTERM)."""
+def run(*, workers_count: int = 0, port: int = DEFAULT_PORT, web_port: int | None = None,
+        echo: Callable[[str], None] = print) -> None:
+    """Serve every deployment until interrupted (Ctrl-C or SIGTERM); with ``web_port``, the screener and token
+    pages too, from a thread of this process (read-only, as the analyst role)."""
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM ends it as cleanly as Ctrl-C: the local server stops too
     external = os.environ.get("PREFECT_API_URL", "").strip()
-    if external:
-        configure(OFFLINE)
-        os.chdir(project_root())
-        echo(f"Prefect API: {external} (PREFECT_API_URL)")
-        _serve(workers_count, echo)
-        return
-    configure(local_env(port))
-    os.chdir(project_root())  # served runs find their flows by entrypoint relative to the project
-    with local_server(port, echo=echo):
+    with ExitStack() as stack:
+        if external:
+            configure(OFFLINE)
+            echo(f"Prefect API: {external} (PREFECT_API_URL)")
+        else:
+            configure(local_env(port))
+        os.chdir(project_root())  # served runs find their flows by entrypoint relative to the project
+        if not external:
+            stack.enter_context(local_server(port, echo=echo))
+        if web_port is not None:
+            from megatron import db, web
+
+            echo(f"screener: {stack.enter_context(web.in_background(db.web_url(), web_port))}  "
+                 f"(token pages at /token/<mint>, dbt docs at /dbt-docs/)")
         _serve(workers_count, echo)
 
 

@@ -136,6 +136,13 @@ def create_app(url: str) -> FastAPI:
         log.warning("database error: %s", reason)
         return error(request, 503, f"The database cannot be reached right now ({reason}); try again shortly.")
 
+    @app.exception_handler(psycopg.errors.UndefinedTable)
+    @app.exception_handler(psycopg.errors.InvalidSchemaName)
+    def _not_built(request: Request, exc: psycopg.Error) -> Response:
+        log.warning("a mart is missing: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+        return error(request, 503, "The marts this page reads have not been built yet: `megatron serve` builds "
+                                   "them within a minute of starting, or run `megatron dbt build` now.")
+
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
