@@ -475,7 +475,7 @@ def score_cmd(at_text: str, mints: tuple[str, ...], shard: str | None, top: int)
 
     at = _parsed(scoring.parse_time, at_text, "--at")
     tokens = _selection(mints, shard)
-    url = db.database_url()
+    url = db.orchestrator_url()  # the role the scheduled scoring runs as: it owns the snapshots and the marts
     run = scoring.score(at, tokens=tokens, url=url)
     for line in run.summary_lines():
         click.echo(line)
@@ -510,7 +510,8 @@ def backfill_cmd(start_text: str, end_text: str, every_text: str, mints: tuple[s
         eta = f", about {elapsed / done * (total - done):.0f} s left" if done and done < total else ""
         click.echo(f"  {done}/{total} times scored ({elapsed:.0f} s{eta})", err=True)
 
-    run = scoring.backfill(start, end, every, tokens=tokens, url=db.database_url(), progress=step, chunk=chunk)
+    run = scoring.backfill(start, end, every, tokens=tokens, url=db.orchestrator_url(), progress=step,
+                           chunk=chunk)
     for line in run.summary_lines():
         click.echo(line)
 

@@ -4,12 +4,19 @@ work the holder-score queue, build the dbt layers) and nothing more."""
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import errors, sql
+from psycopg.conninfo import make_conninfo
 
 from megatron import cluster, db
 
@@ -97,3 +104,26 @@ def test_analysts_read_the_audit_log_but_cannot_write_it(database_url: str, serv
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("insert into audit_log (job, started_at, edition, dry_run, outcome, description) "
                          "values ('retention_audit', now(), 'apache', true, 'ok', 'x')")
+
+
+def test_megatron_score_runs_as_the_orchestrator_role(database_url: str, orchestrator_url: str) -> None:
+    """`megatron score` connects as the role the scheduled scoring runs as, not as DATABASE_URL's owner: with the
+    owner's sessions read-only, the command still scores, and what it builds belongs to the orchestrator login."""
+    megatron = str(Path(sys.executable).with_name("megatron"))
+    start = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+    loaded = subprocess.run([megatron, "simulate", "--tokens", "4", "--days", "0.05", "--start", start, "--no-social"],
+                            env=dict(os.environ, DATABASE_URL=database_url), capture_output=True, text=True,
+                            timeout=600)
+    assert loaded.returncode == 0, loaded.stderr
+    owner_read_only = make_conninfo(database_url, options="-c default_transaction_read_only=on")
+    env = dict(os.environ, DATABASE_URL=owner_read_only, MEGATRON_ORCHESTRATOR_URL=orchestrator_url)
+    result = subprocess.run([megatron, "score", "--at", "now", "--top", "3"],
+                            env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    pairs = re.search(r"(\d+) \(token, T\) pairs over 1 time\(s\)", result.stdout)
+    assert pairs is not None and int(pairs.group(1)) > 0, result.stdout
+    assert "top tokens by the 999 score" in result.stdout
+    with psycopg.connect(database_url) as conn:
+        owner = conn.execute("select tableowner from pg_tables where schemaname = 'marts' "
+                             "and tablename = 'latest_token_scores'").fetchone()
+    assert owner == ("megatron_orchestrator_role_test",)
