@@ -1,3 +1,72 @@
+{#- The token facts the signals start from, per (token_mint, as_of) pair of `pairs`: its id, creator, create
+    slot and time, and supply in whole tokens. -#}
+{% macro signal_token_info(pairs) -%}
+    select
+        sp.token_mint,
+        sp.as_of,
+        tk.token_id,
+        tk.creator_address,
+        tk.creation_slot,
+        tk.creation_timestamp,
+        coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000) as supply
+    from {{ pairs }} as sp
+    inner join {{ ref('stg_megatron__tokens') }} as tk on sp.token_mint = tk.mint_address
+{%- endmacro %}
+
+{#- The trades at or before T of each token of `token_info` (signal_token_info), with the token facts beside. -#}
+{% macro signal_token_trades(token_info) -%}
+    select
+        ti.token_mint,
+        ti.as_of,
+        ti.creator_address,
+        ti.creation_slot,
+        ti.creation_timestamp,
+        tr.user_address as wallet_address,
+        tr.type,
+        tr.slot,
+        tr.block_time
+    from {{ token_info }} as ti
+    inner join {{ ref('int_trades_enriched') }} as tr
+        on ti.token_id = tr.token_id and tr.block_time <= ti.as_of
+{%- endmacro %}
+
+{#- Per (token, T, wallet) of `token_trades` (signal_token_trades): the wallet's first buy, and whether it is the
+    creator, a sniper (first buy within the sniper window after the create slot) or a bundled buyer (bought in the
+    create slot). token_signals_for counts them; marts.token_holder_balances flags each holder with them. -#}
+{% macro signal_wallet_entries(token_trades) -%}
+    select
+        tt.token_mint,
+        tt.as_of,
+        tt.wallet_address,
+        min(tt.block_time) as first_buy_time,
+        bool_or(tt.wallet_address = tt.creator_address) as is_creator,
+        bool_or(
+            tt.wallet_address is distinct from tt.creator_address
+            and (
+                tt.slot - tt.creation_slot between 1 and {{ holder_param('sniper_window_slots') }}
+                or (
+                    (tt.slot is null or tt.creation_slot is null)
+                    and extract(epoch from tt.block_time - tt.creation_timestamp) > 0
+                    and extract(epoch from tt.block_time - tt.creation_timestamp)
+                    <= {{ holder_param('sniper_window_seconds') }}
+                )
+            )
+            and tt.block_time = tt.first_time_of_wallet
+        ) as is_sniper,
+        bool_or(
+            tt.wallet_address is distinct from tt.creator_address and tt.slot = tt.creation_slot
+        ) as is_bundled_buyer
+    from (
+        select
+            tt0.*,
+            min(tt0.block_time) over (partition by tt0.token_mint, tt0.as_of, tt0.wallet_address)
+                as first_time_of_wallet
+        from {{ token_trades }} as tt0
+        where tt0.type = 'buy'
+    ) as tt
+    group by tt.token_mint, tt.as_of, tt.wallet_address
+{%- endmacro %}
+
 {#- The signals traders ask for (issue 11 item 6), per (token_mint, as_of) pair of the relation or CTE `grid`, from
     trades at or before T only:
     * snipers: wallets other than the creator whose first buy lies within holder_param('sniper_window_slots')
@@ -21,66 +90,15 @@
     ),
 
     token_info as (
-        select
-            sp.token_mint,
-            sp.as_of,
-            tk.token_id,
-            tk.creator_address,
-            tk.creation_slot,
-            tk.creation_timestamp,
-            coalesce(tk.initial_supply / power(10::numeric, tk.decimals), 1000000000) as supply
-        from signal_pairs as sp
-        inner join {{ ref('stg_megatron__tokens') }} as tk on sp.token_mint = tk.mint_address
+        {{ signal_token_info('signal_pairs') }}
     ),
 
     token_trades as (
-        select
-            ti.token_mint,
-            ti.as_of,
-            ti.creator_address,
-            ti.creation_slot,
-            ti.creation_timestamp,
-            tr.user_address as wallet_address,
-            tr.type,
-            tr.slot,
-            tr.block_time
-        from token_info as ti
-        inner join {{ ref('int_trades_enriched') }} as tr
-            on ti.token_id = tr.token_id and tr.block_time <= ti.as_of
+        {{ signal_token_trades('token_info') }}
     ),
 
     entries as (
-        select
-            tt.token_mint,
-            tt.as_of,
-            tt.wallet_address,
-            min(tt.block_time) as first_buy_time,
-            bool_or(tt.wallet_address = tt.creator_address) as is_creator,
-            bool_or(
-                tt.wallet_address is distinct from tt.creator_address
-                and (
-                    tt.slot - tt.creation_slot between 1 and {{ holder_param('sniper_window_slots') }}
-                    or (
-                        (tt.slot is null or tt.creation_slot is null)
-                        and extract(epoch from tt.block_time - tt.creation_timestamp) > 0
-                        and extract(epoch from tt.block_time - tt.creation_timestamp)
-                        <= {{ holder_param('sniper_window_seconds') }}
-                    )
-                )
-                and tt.block_time = tt.first_time_of_wallet
-            ) as is_sniper,
-            bool_or(
-                tt.wallet_address is distinct from tt.creator_address and tt.slot = tt.creation_slot
-            ) as is_bundled_buyer
-        from (
-            select
-                tt0.*,
-                min(tt0.block_time) over (partition by tt0.token_mint, tt0.as_of, tt0.wallet_address)
-                    as first_time_of_wallet
-            from token_trades as tt0
-            where tt0.type = 'buy'
-        ) as tt
-        group by tt.token_mint, tt.as_of, tt.wallet_address
+        {{ signal_wallet_entries('token_trades') }}
     ),
 
     creator_sells as (

@@ -384,3 +384,47 @@ def test_signals_and_risk_level_come_from_their_marts(site: str, market: str, pa
     level, snipers, _, _ = signals[mint]
     assert page.inner_text("#sniper-count").split(" ")[0] == str(snipers)
     assert page.inner_text("#risk-level").startswith(level)
+
+
+def test_holders_table_flags_the_creator_snipers_and_bundlers_as_the_marts_do(
+    site: str, market: str, page: Page
+) -> None:
+    # the holder flags follow the rules token_signals counts: each token's flagged holders hold exactly the
+    # supply share token_signals reports for its snipers and bundled buyers (both marts as of now, static data)
+    disagreeing = rows(market, """
+        with flagged as (
+            select hb.token_mint,
+                   coalesce(sum(hb.balance) filter (where hb.is_sniper), 0) as sniper_balance,
+                   coalesce(sum(hb.balance) filter (where hb.is_bundler), 0) as bundler_balance,
+                   count(*) filter (where hb.is_sniper) as snipers_holding
+            from marts.token_holder_balances as hb group by hb.token_mint)
+        select sg.token_mint
+        from marts.token_signals as sg
+        inner join staging.stg_megatron__tokens as tk on tk.mint_address = sg.token_mint
+        left join flagged as fl on fl.token_mint = sg.token_mint
+        where round(100 * coalesce(fl.sniper_balance, 0) / (tk.initial_supply / power(10::numeric, tk.decimals)), 6)
+                  <> sg.sniper_supply_pct
+           or round(100 * coalesce(fl.bundler_balance, 0) / (tk.initial_supply / power(10::numeric, tk.decimals)), 6)
+                  <> sg.bundled_supply_pct
+           or coalesce(fl.snipers_holding, 0) > sg.sniper_count""")
+    assert disagreeing == []
+    # a token whose top 20 holds a sniper, and the page shows each holder's flags as the mart has them
+    found = rows(market, """
+        select hb.token_mint from marts.token_holder_balances as hb
+        where hb.rank <= 20 group by hb.token_mint
+        having bool_or(hb.is_sniper)
+        order by count(*) filter (where hb.is_sniper or hb.is_bundler) desc, hb.token_mint limit 1""")
+    assert found, "the simulated market should have a token with a sniper among its top holders"
+    mint = found[0][0]
+    page.goto(f"{site}/token/{mint}")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
+    shown = page.locator("#holders tbody tr").evaluate_all(
+        "rs => rs.map(r => [r.dataset.wallet, [...r.querySelectorAll('.flag')].map(f => f.innerText)])")
+    expected = rows(market, """
+        select wallet_address, is_creator, is_sniper, is_bundler from marts.token_holder_balances
+        where token_mint = %s order by rank limit 20""", mint)
+    assert [w for w, _ in shown] == [r[0] for r in expected]
+    for (wallet, flags), (_, creator, sniper, bundler) in zip(shown, expected):
+        want = [name for name, on in (("creator", creator), ("sniper", sniper), ("bundler", bundler)) if on]
+        assert flags == want, wallet
+    assert any("sniper" in flags for _, flags in shown)

@@ -316,7 +316,8 @@ def progress_history(conn: psycopg.Connection, token_id: Any, interval: Interval
 
 def top_holders(conn: psycopg.Connection, mint: str, limit: int = 20) -> list[dict[str, Any]]:
     return _rows(conn, """
-        select hb.rank, hb.wallet_address, hb.balance, hb.pct_of_circulating, hb.is_creator
+        select hb.rank, hb.wallet_address, hb.balance, hb.pct_of_circulating, hb.is_creator, hb.is_sniper,
+               hb.is_bundler
         from marts.token_holder_balances as hb
         where hb.token_mint = %s
         order by hb.rank

@@ -88,8 +88,7 @@
 
   async function drawHolders() {
     const data = await api("/holders");
-    // flags are columns of marts.token_holder_balances (is_creator today; is_sniper / is_bundler once the
-    // per-wallet signal flags are exposed to it)
+    // flags are columns of marts.token_holder_balances, by the rules of marts.token_signals
     const flagged = (w) => [["is_creator", "creator"], ["is_sniper", "sniper"], ["is_bundler", "bundler"]]
       .filter(([key]) => w[key]).map(([, name]) => `<span class="flag">${name}</span>`).join("");
     document.querySelector("#holders tbody").innerHTML = data.top.map((w) => `
