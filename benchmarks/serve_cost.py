@@ -3,8 +3,8 @@
 Starts `megatron serve` (its own local Prefect server, SQLite, offline) against a fresh migrated database,
 waits until the deployments are registered, then samples /proc every second for --window seconds:
 
-* serve_process_rss / local_server_rss — resident memory of the serve process and of the Prefect server it
-  started (the flow runs themselves are separate child processes and are reported apart);
+* serve_process_rss / local_server_rss — resident memory of the serve process (with the screener it serves
+  from a thread) and of the Prefect server it started (the flow runs themselves are separate child processes and are reported apart);
 * serve_process_cpu / local_server_cpu — CPU time used over the window as % of one core;
 * flow_run_children — the largest number of flow-run processes seen at once.
 
@@ -112,7 +112,9 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env |= {"DATABASE_URL": url, "MEGATRON_PREFECT_HOME": home, "MEGATRON_INBOX": f"{home}/inbox"}
         started = time.monotonic()
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("megatron")), "serve", "--port", str(port)],
+        # the screener is served from the same process (a thread): its cost is in serve_process_*
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("megatron")), "serve", "--port", str(port),
+                                 "--web-port", str(free_port())],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             api = f"http://127.0.0.1:{port}/api/deployments/filter"

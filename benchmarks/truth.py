@@ -12,9 +12,10 @@ with the project's own dbt models and macros:
                      before a rug happens; AUROC of rug_risk, insider_risk and overall_risk for fate = rug
                      against every other fate (goal ≥ 0.8).
 3. holder score    — holder_scores_for over (token, creation + --score-after seconds); a token without a score
-                     (gated out) counts 0; AUROC for fate = graduate against every other fate. The technical
-                     score and the 999 aggregate are issue 11's other branch (not in this one): only the holder
-                     part is measured here.
+                     (gated out) counts 0; AUROC for fate = graduate against every other fate.
+4. 999 total       — `megatron.scoring.score(T)` every --every-hours over the period, each token scored once
+                     between --score-after and --score-after + --every-hours after its creation (not yet
+                     graduated then); AUROC of total_score for fate = graduate against every other fate.
 
 Prints `name: value unit (ratio vs goal)` lines. The truth is read only here, never by the scoring code.
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_db import drop, fresh_database  # noqa: E402
 
-from megatron import db, dbt  # noqa: E402
+from megatron import db, dbt, scoring  # noqa: E402
 from megatron.ingest.loader import Loader  # noqa: E402
 from megatron.simulate import simulate  # noqa: E402
 from megatron.simulate.truth import read_truth, write_truth  # noqa: E402
@@ -94,6 +95,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--risk-after", type=int, default=60, help="seconds after creation the risk is read at")
     parser.add_argument("--score-after", type=int, default=1800, help="seconds after creation the score is read at")
+    parser.add_argument("--every-hours", type=float, default=2.0,
+                        help="hours between the times T the 999 total is scored at")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
 
@@ -150,6 +153,32 @@ def main() -> None:
               f"gates, in {time.perf_counter() - t:.1f} s")
         graduated = [(float(scores.get(m, 0)), fate == "graduate") for m, fate in fates.items()]
         line("holder_score AUROC graduate vs other fates (absent = 0)", auroc(graduated), "")
+
+        # 4. the 999 total early in a token's life, as users get it (megatron.scoring.score at T): at every
+        # --every-th hour T of the period, the tokens created in [T - every - score-after, T - score-after) are
+        # scored, so each token is read once, between score-after and score-after + every after its creation;
+        # a token already graduated at its T is left out (its score is frozen at graduation: no forecast left)
+        t = time.perf_counter()
+        step = timedelta(hours=args.every_hours)
+        early = timedelta(seconds=args.score_after)
+        with psycopg.connect(url) as conn:
+            created = conn.execute(
+                "select mint_address, creation_timestamp, graduation_timestamp from tokens").fetchall()
+        totals: dict[str, float] = {}
+        at = start + step
+        while at <= end + step:
+            due = [m for m, c, g in created if at - step - early <= c < at - early and (g is None or g > at)]
+            if due:
+                scoring.score(at, tokens=scoring.TokenSelection(tuple(due)), url=url)
+                with psycopg.connect(url) as conn:
+                    totals |= dict((m, float(v)) for m, v in conn.execute(
+                        "select token_mint, total_score from token_scores where as_of = %s and token_mint = any(%s)",
+                        (at, due)).fetchall())
+            at += step
+        print(f"# 999 totals of {len(totals)} tokens, each {args.score_after} s to {args.score_after} s + "
+              f"{args.every_hours} h after creation, in {time.perf_counter() - t:.1f} s")
+        total_vs_fate = [(totals[m], fates.get(m) == "graduate") for m in totals]
+        line("total_score (999) AUROC graduate vs other fates", auroc(total_vs_fate), "")
     finally:
         if not args.keep:
             drop(server, url)

@@ -231,48 +231,30 @@ def url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
     return f"postgresql://{DB_USER}:{quote(_password(), safe='')}@127.0.0.1:{state.port}/{dbname}"
 
 
-def _ingest_password_file() -> Path:
-    return state_dir() / "ingest-password"
+def _login_url(user: str, group: str, password_file: str, state: ClusterState | None, dbname: str) -> str:
+    """The URL of a job's own login role ``user`` (a member of ``group``), created (or its password re-set) on
+    the way; the password lives in ``password_file`` under the state directory (mode 0600)."""
+    state = state or load_state()
+    if state is None:
+        raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
+    password = _password(state_dir() / password_file)
+    ensure_login_role(url(state, dbname), user, password, group)
+    return f"postgresql://{user}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
 
 
 def ingest_url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
-    """The URL of the loader's own login role, created (or its password re-set) on the way."""
-    state = state or load_state()
-    if state is None:
-        raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
-    password = _password(_ingest_password_file())
-    ensure_login_role(url(state, dbname), INGEST_USER, password, "megatron_ingest")
-    return f"postgresql://{INGEST_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
-
-
-def _orchestrator_password_file() -> Path:
-    return state_dir() / "orchestrator-password"
+    """The loader's own login role (a member of megatron_ingest)."""
+    return _login_url(INGEST_USER, "megatron_ingest", "ingest-password", state, dbname)
 
 
 def orchestrator_url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
-    """The URL of the flows' own login role (a member of megatron_orchestrator), created (or its
-    password re-set) on the way."""
-    state = state or load_state()
-    if state is None:
-        raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
-    password = _password(_orchestrator_password_file())
-    ensure_login_role(url(state, dbname), ORCHESTRATOR_USER, password, "megatron_orchestrator")
-    return f"postgresql://{ORCHESTRATOR_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
-
-
-def _web_password_file() -> Path:
-    return state_dir() / "web-password"
+    """The flows' own login role (a member of megatron_orchestrator)."""
+    return _login_url(ORCHESTRATOR_USER, "megatron_orchestrator", "orchestrator-password", state, dbname)
 
 
 def web_url(state: ClusterState | None = None, dbname: str = DB_NAME) -> str:
-    """The URL of the web pages' own login role (WEB_USER, a member of megatron_analyst: read-only),
-    created (or its password re-set) on the way."""
-    state = state or load_state()
-    if state is None:
-        raise MegatronError("The embedded cluster is not initialized; run `megatron db start` first.")
-    password = _password(_web_password_file())
-    ensure_login_role(url(state, dbname), WEB_USER, password, "megatron_analyst")
-    return f"postgresql://{WEB_USER}:{quote(password, safe='')}@127.0.0.1:{state.port}/{dbname}"
+    """The web pages' own login role (WEB_USER, a member of megatron_analyst: read-only)."""
+    return _login_url(WEB_USER, "megatron_analyst", "web-password", state, dbname)
 
 
 def ensure_login_role(admin_url: str, role: str, password: str, member_of: str) -> None:

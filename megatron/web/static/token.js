@@ -21,13 +21,22 @@
 
   function eventMarks(events) {
     const shapes = [], annotations = [];
-    for (const ev of events) {
+    // labels of events close in time go on separate rows (the first above the plot, the others inside it)
+    const times = events.map((ev) => new Date(ev.at).getTime());
+    const span = timeRange ? new Date(timeRange[1]).getTime() - new Date(timeRange[0]).getTime()
+                           : Math.max(...times, 0) - Math.min(...times, 0);
+    const near = Math.max(span / 12, 1);
+    let level = 0, previous = -Infinity;
+    events.map((ev, i) => [ev, times[i]]).sort((a, b) => a[1] - b[1]).forEach(([ev, at]) => {
+      level = at - previous < near ? (level + 1) % 5 : 0;
+      previous = at;
       const colour = ev.kind === "selloff" ? "#ef5350" : "#f0b72f";
       shapes.push({type: "line", xref: "x", yref: "paper", x0: ev.at, x1: ev.at, y0: 0, y1: 1,
                    line: {color: colour, width: 1, dash: "dot"}});
       annotations.push({x: ev.at, xref: "x", y: 1, yref: "paper", text: ev.label, showarrow: false,
-                        font: {color: colour, size: 10}, yanchor: "bottom", textangle: 0});
-    }
+                        font: {color: colour, size: 10}, textangle: 0, xanchor: "left", bgcolor: "#0e1117cc",
+                        yanchor: level === 0 ? "bottom" : "top", yshift: level === 0 ? 0 : -2 - 14 * (level - 1)});
+    });
     return {shapes, annotations};
   }
 
