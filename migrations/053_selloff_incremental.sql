@@ -12,9 +12,10 @@
 --             before the watermark; or a trade was removed): the token's events are deleted and rebuilt
 --             from its first trade (the rewind goes to the start: a count does not say where the late
 --             trade sits, and the machine state at an earlier point is not kept);
---   * resume: trades after replayed_through (<= p_until), or an event still open (its provisional row
---             is rewritten, e.g. closed by timeout once p_until passes start + 60 min): the machine is
---             restored from the state and fed only the trades after replayed_through;
+--   * resume: trades after replayed_through (<= p_until), or an event still open whose provisional row
+--             changes (closed by timeout once p_until passes start + 60 min, open again for an earlier
+--             p_until): the machine is restored from the state and fed only the trades after
+--             replayed_through;
 --   * none:   nothing to do (not even a read of its trades).
 -- Trades arrive in any order and any batching: a late trade is caught by the count, a new one by its
 -- block time, so the rows are those of one replay of all trades (tests/test_selloff_incremental.py).
@@ -37,6 +38,7 @@ create table megatron.selloff_replay_state (
     open_start_price numeric,
     open_lowest numeric,
     open_drop numeric,
+    open_row_closed boolean,
     high_times timestamptz [] not null,
     high_prices numeric [] not null,
     last_mode text not null check (last_mode in ('full', 'resume')),
@@ -48,7 +50,9 @@ comment on table megatron.selloff_replay_state is
 'Where megatron.replay_selloffs stands per token (053): every trade with block_time <= replayed_through was '
 'consumed; trades_seen = number of the token''s trades (any type) with block_time <= replayed_through at that '
 'replay (a different count later means a late trade: full replay); the machine state there: the open event '
-'(its row in selloff_events is provisional and rewritten by the next replay) and the 15-minute-high deque '
+'(its row in selloff_events is provisional: rewritten by the next replay that reads a trade after it, or whose '
+'p_until moves start + 60 min to the other side of it; open_row_closed: that row shows the timeout) and the '
+'15-minute-high deque '
 '(high_times/high_prices, prices strictly decreasing). last_mode: full or resume.';
 
 create or replace function megatron.replay_selloffs(
@@ -120,7 +124,7 @@ begin
                 select count(*) from public.transactions as tx
                 where tx.token_id = tk.id and tx.block_time <= st.replayed_through
             ) <> st.trades_seen as is_full,
-            st.is_open
+            (st.is_open and ((st.open_start + interval '60 minutes' <= p_until) is distinct from st.open_row_closed))
             or exists (
                 select 1 from public.transactions as tx
                 where tx.token_id = tk.id and tx.block_time > st.replayed_through and tx.block_time <= p_until
@@ -269,12 +273,13 @@ begin
         end if;
         insert into megatron.selloff_replay_state as st (
             token_mint, replayed_through, trades_seen, is_open, open_start, open_start_price, open_lowest, open_drop,
-            high_times, high_prices, last_mode, replayed_at
+            open_row_closed, high_times, high_prices, last_mode, replayed_at
         )
         values (
             v_mint, v_through, v_seen, v_open,
             case when v_open then v_start end, case when v_open then v_start_price end,
             case when v_open then v_lowest end, case when v_open then v_drop end,
+            case when v_open then v_start + interval '60 minutes' <= p_until end,
             v_dq_time, v_dq_price, case when r.is_full then 'full' else 'resume' end, now()
         )
         on conflict (token_mint) do update set
@@ -285,6 +290,7 @@ begin
             open_start_price = excluded.open_start_price,
             open_lowest = excluded.open_lowest,
             open_drop = excluded.open_drop,
+            open_row_closed = excluded.open_row_closed,
             high_times = excluded.high_times,
             high_prices = excluded.high_prices,
             last_mode = excluded.last_mode,
