@@ -39,8 +39,8 @@ create table megatron.selloff_replay_state (
     open_lowest numeric,
     open_drop numeric,
     open_row_closed boolean,
-    high_times timestamptz [] not null,
-    high_prices numeric [] not null,
+    high_times timestamptz[] not null,
+    high_prices numeric[] not null,
     last_mode text not null check (last_mode in ('full', 'resume')),
     replayed_at timestamptz not null default now(),
     check (not is_open or (open_start is not null and open_start_price is not null))
