@@ -677,6 +677,7 @@ alter function megatron.ingest_reprice_run() set jit = off;
 create function megatron.ingest_settle_run_prices(p_first bigint, p_last bigint) returns bigint
 language plpgsql
 set search_path = public, megatron
+set jit = off
 as $$
 declare
     v_settled bigint;
