@@ -118,28 +118,13 @@
             coalesce(tx.sol_amount, 0) as sol_amount,
             tx.price_per_token,
             su.evaluated_at - tx.block_time as age
-        {#- a lateral range per (token, T): an index range scan of the last hour (chunks outside it excluded at run
-            time), never a hash of every trade #}
         from subjects as su
-        inner join lateral (
-            select
-                tr.block_time,
-                tr.slot,
-                tr.slot_order,
-                tr.signature,
-                tr.event_index,
-                tr.type,
-                tr.user_address,
-                tr.sol_amount,
-                tr.price_per_token
-            from {{ ref('stg_megatron__transactions') }} as tr
-            where
-                tr.token_id = su.token_id
-                and tr.block_time > su.evaluated_at - interval '60 minutes'
-                and tr.block_time <= su.evaluated_at
-                and tr.type in ('buy', 'sell')
-            offset 0  -- keeps the planner from flattening the lateral back into a hash join
-        ) as tx on true
+        inner join {{ ref('stg_megatron__transactions') }} as tx
+            on
+                su.token_id = tx.token_id
+                and tx.block_time > su.evaluated_at - interval '60 minutes'
+                and tx.block_time <= su.evaluated_at
+                and tx.type in ('buy', 'sell')
     ),
 
     window_stats as (
@@ -382,17 +367,25 @@
 {%- endmacro %}
 
 {#- The last (or with first=true the first) trade of token su.token_id at or before `at` in the event order whose
-    row passes `condition` (written with the alias X.), as `columns` of alias tx. One ordered index scan on
-    (token_id, block_time) through TimescaleDB's ordered chunk append, and an incremental sort that breaks ties in
-    the event order among the trades of the edge block time only: it stops after that block time, no sort of the
-    token's whole history (this needs the staging view to be flattened into the query: stg_megatron__transactions). -#}
+    row passes `condition` (written with the alias X.), as `columns` of alias tx. The edge block time is found
+    first (an index scan on (token_id, block_time) that stops at one row), then the event order breaks ties among
+    the trades of that block time only: no sort of the token's whole history. -#}
 {% macro scoring_edge_trade(columns, condition, at, first=false) -%}
     select {{ columns }}
     from {{ ref('stg_megatron__transactions') }} as tx
     where
         tx.token_id = su.token_id
-        and tx.block_time <= {{ at }}
         and {{ condition | replace('X.', 'tx.') }}
+        and tx.block_time = (
+            select edge.block_time
+            from {{ ref('stg_megatron__transactions') }} as edge
+            where
+                edge.token_id = su.token_id
+                and edge.block_time <= {{ at }}
+                and {{ condition | replace('X.', 'edge.') }}
+            order by edge.block_time {{ 'asc' if first else 'desc' }}
+            limit 1
+        )
     order by {{ event_order('tx.', 'asc' if first else 'desc') }}
     limit 1
 {%- endmacro %}

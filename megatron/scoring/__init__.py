@@ -137,8 +137,6 @@ class ScoreRun:
     parts: dict[str, PartCount] = field(default_factory=dict)
     seconds: float = 0.0
     replayed_tokens: int = 0
-    replay_seconds: float = 0.0
-    models_seconds: float = 0.0
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -245,9 +243,8 @@ def _fill(
 
 
 def _replay_selloffs(conn: psycopg.Connection, run_id: int, done: set[str]) -> int:
-    """Bring the sell-off events (042, 053) of the run's tokens not replayed yet in this run up to all their trades:
-    incremental, each token resumes from where its last replay stood and reads only the trades after it (a late
-    trade rewinds it). The state machine is causal: the event open at T depends on trades <= T only."""
+    """Rebuild the sell-off events (042) of the run's tokens not replayed yet in this run, from all their trades
+    (the state machine is causal: the event open at T depends on trades <= T only)."""
     rows = conn.execute(
         "select distinct token_mint from megatron.score_grid where run_id = %s", (run_id,)
     ).fetchall()
@@ -288,12 +285,8 @@ def _score_times(
                 pairs = _fill(conn, run.run_id, batch, tokens, active_within)
                 run.pairs += pairs
                 if pairs:
-                    t0 = time.perf_counter()
                     run.replayed_tokens += _replay_selloffs(conn, run.run_id, replayed)
-                    t1 = time.perf_counter()
                     models.run(run.run_id)
-                    run.replay_seconds += t1 - t0
-                    run.models_seconds += time.perf_counter() - t1
                     for part in PARTS:
                         written, already = _counts(conn, run.run_id, part)
                         run.parts[part.name].written += written

@@ -1,24 +1,32 @@
-{#- One flat select, no CTE chain, as stg_megatron__transactions: the view must flatten into the query that
-    reads it for TimescaleDB's chunk exclusion and ordered chunk scans (docs/schema-decisions.md row 136). -#}
-select
-    ts.token_mint,
-    ts.as_of,
-    ts.technical_score,
-    ts.holder_score,
-    ts.social_score,
-    ts.total_score,
-    ts.technical_raw,
-    ts.technical_as_of,
-    ts.technical_frozen,
-    ts.holder_as_of,
-    ts.holder_missing,
-    ts.holder_stale,
-    ts.holder_frozen,
-    ts.social_as_of,
-    ts.social_missing,
-    ts.bonding_curve_progress,
-    ts.market_cap_usd,
-    ts.rule_version,
-    ts.run_id,
-    ts.created_at
-from {{ source('megatron_scores', 'token_scores') }} as ts
+with
+
+source_table as (
+    select * from {{ source('megatron_scores', 'token_scores') }}
+),
+
+renamed as (
+    select
+        source_table.token_mint,
+        source_table.as_of,
+        source_table.technical_score,
+        source_table.holder_score,
+        source_table.social_score,
+        source_table.total_score,
+        source_table.technical_raw,
+        source_table.technical_as_of,
+        source_table.technical_frozen,
+        source_table.holder_as_of,
+        source_table.holder_missing,
+        source_table.holder_stale,
+        source_table.holder_frozen,
+        source_table.social_as_of,
+        source_table.social_missing,
+        source_table.bonding_curve_progress,
+        source_table.market_cap_usd,
+        source_table.rule_version,
+        source_table.run_id,
+        source_table.created_at
+    from source_table
+)
+
+select * from renamed
