@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
@@ -585,7 +586,8 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
         else:
             click.echo(f"no fixtures at {fixtures}; skipping the real-data load (set MEGATRON_FIXTURES)")
         click.echo(f"loading a simulated market ({sim_tokens} tokens, {sim_days:g} day, seed {sim_seed})")
-        run_simulation(conn, sim_tokens, sim_days, sim_seed, default_sim_start(sim_days), None, None, 25_000)
+        sim_start = default_sim_start(sim_days)
+        run_simulation(conn, sim_tokens, sim_days, sim_seed, sim_start, None, None, 25_000)
     # the loads ran as the ingest role, which may read nothing else: the report reads as the owner
     with db.connect(url, autocommit=True) as conn:
         edition = db.timescaledb_license(conn)
@@ -595,7 +597,10 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
     # the marts belong to the role that refreshes them on schedule (`megatron serve` hands over from here);
     # scoring runs as that role too
     build_marts(db.orchestrator_url())
-    score_now(db.orchestrator_url())
+    # the market ends at the start of the current UTC day: scoring at its end finds every simulated token
+    # in its 24-hour window, where "now" late in the day would find only the last hour's
+    market_end = datetime.fromisoformat(sim_start) + timedelta(seconds=int(sim_days * 86400))
+    score_now(db.orchestrator_url(), market_end)
     from megatron import web
 
     click.echo(f"the screener: {web.address()}  (start it with `megatron serve`, which also keeps the marts and "
@@ -603,14 +608,13 @@ def demo_cmd(fixtures: Path | None, sim_tokens: int, sim_days: float, sim_seed: 
                f"pages alone)")
 
 
-def score_now(url: str) -> None:
-    """The end of the main job: score every active token as of now and list the best by the 999 score."""
-    from datetime import datetime, timezone
-
+def score_now(url: str, at: datetime) -> None:
+    """The end of the main job: score every token active in the 24 hours before T and list the best by the
+    999 score."""
     from megatron import scoring
 
-    at = datetime.now(timezone.utc).replace(microsecond=0)
-    click.echo(f"scoring every token traded in the last 24 hours as of {at:%Y-%m-%d %H:%M:%S}Z (megatron score --at now)")
+    click.echo(f"scoring every token traded in the 24 hours before the simulated market's end, "
+               f"T = {at:%Y-%m-%d %H:%M:%S}Z (megatron score --at '{at:%Y-%m-%d %H:%M:%S}Z')")
     run = scoring.score(at, url=url)
     for line in run.summary_lines():
         click.echo(line)

@@ -44,6 +44,11 @@ def test_the_main_job_loads_fixtures_and_a_market_and_a_second_run_changes_nothi
     assert "TimescaleDB edition:" in first.stdout and "transactions" in first.stdout
     assert "dbt build: every model built and every test passed" in first.stdout
     assert "top tokens by 24h USD volume (marts.top_tokens_by_usd_volume):" in first.stdout
+    # it ends by scoring the simulated market at its end: every simulated token, the holder-gated ones
+    # with a holder score
+    top = first.stdout.split("top tokens by the 999 score as of ", 1)[1].splitlines()[3:]
+    assert re.search(r"scoring run \d+: 40 \(token, T\) pairs", first.stdout), first.stdout[-3000:]
+    assert len(top) >= 10 and any(float(row.split()[3]) > 0 for row in top[:10]), "\n".join(top)
     with psycopg.connect(empty_database_url) as c:
         marts = c.execute("select (select count(*) from marts.price_candles_1m), "
                           "(select count(*) from marts.top_tokens_by_usd_volume)").fetchone()

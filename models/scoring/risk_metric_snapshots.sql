@@ -1,4 +1,4 @@
-{{ config(alias='risk_metrics') }}
+{{ config(alias='risk_metrics', pre_hook="{{ without_nested_loops() }}") }}
 {#- The risk metrics (risk_metrics_for, spec §4.7 plus the insider risk) of every (token, T) of the scoring run
     var('score_run_id') with at least one holder, written into risk_metrics (migrations 017 + 060) with
     insert ... on conflict do nothing, stamped with T. -#}

@@ -1,4 +1,7 @@
-{{ config(indexes=[{'columns': ['token_mint'], 'unique': true}]) }}
+{{ config(
+    indexes=[{'columns': ['token_mint'], 'unique': true}],
+    pre_hook="{{ without_nested_loops() }}",
+) }}
 {#- The risk metrics of every token with holders as of var('as_of') (now by default): macros/holder_scores.sql. -#}
 with
 
