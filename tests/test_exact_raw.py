@@ -395,6 +395,29 @@ def test_usd_values_do_not_depend_on_whether_prices_came_first(db: psycopg.Conne
     assert one(db, "select latest_price_usd from pools where pool_address = %s", curve.pool) == round(price * 200, 20)
 
 
+
+def test_a_price_committed_after_a_lane_took_its_trades_still_prices_them(db: psycopg.Connection) -> None:
+    """A pipelined load stores prices on its main connection while lanes apply trades: trades handed to a
+    lane before a price was committed are repriced at the end; those handed over after see it at once;
+    and a price that arrives in a later load reprices what the earlier one stored (080's settle step)."""
+    t1 = T0 + 20 * 86_400
+    curve = Curve("lanelate")
+    early = curve.buy(10**9, "e", t1 + 60, 9000)
+    late = curve.buy(2 * 10**9, "f", t1 + 120, 9010)
+    price = SolUsdPrice(price_time=t1, price_usd="120", source="pyth")
+    # batch_size=1: the early trade is handed to the lane before the price is committed
+    load(db, [early, price, late], batch_size=1, pipeline=True, workers=1)
+    for trade in (early, late):
+        assert one(db, "select sol_amount_usd from transactions where signature = %s", trade.signature) == round(
+            Decimal(trade.sol_amount) / 10**9 * 120, 2
+        )
+    other = Curve("lanelate2")
+    before = other.buy(3 * 10**9, "g", t1 + 7200 + 30, 9100)
+    load(db, [before], batch_size=1, pipeline=True, workers=2)
+    assert one(db, "select sol_amount_usd from transactions where signature = %s", before.signature) is None
+    load(db, [SolUsdPrice(price_time=t1 + 7200, price_usd="130", source="pyth")], pipeline=True, workers=2)
+    assert one(db, "select sol_amount_usd from transactions where signature = %s", before.signature) == Decimal("390.00")
+
 def test_creation_slot_is_kept_and_an_unknown_slot_is_null(db: psycopg.Connection) -> None:
     curve = Curve("slots")
     load(db, [curve.create(slot=4242), curve.buy(10**9, "s", T0 + 5, 0)])

@@ -276,9 +276,12 @@ class Loader:
         # the keys of every batch being staged (each lane's and the prices'), checked before an event
         # is routed to its lane: one key under two mints (two lanes) still loads once. A lane's keys
         # leave when its batch is handed to the database; later copies are the database's to count.
-        self._keys: dict[tuple[Any, ...], str] = {}
+        self._keys: dict[tuple[Any, ...], Loadable] = {}
         self._price_keys: list[tuple[Any, ...]] = []
         self._closed = False
+        # block times (first, last) of every trade handed to a lane so far: a price stored later on
+        # ``conn`` can only have been missed by those trades (see _flush_side)
+        self._handed: tuple[int, int] | None = None
         self._ended = False
         self.run_id: int = self._start_run(source)
         self._pipeline = pipeline
@@ -343,12 +346,12 @@ class Loader:
                 what = f"event {key[2]} of transaction {key[1]}"
             self._rejects.append(Reject(
                 origin, "duplicate_in_batch",
-                f"{origin + ': ' if origin else ''}{what} appears twice in the same batch ({first}, then "
+                f"{origin + ': ' if origin else ''}{what} appears twice in the same batch ({_what(first)}, then "
                 f"{_what(event)}); the first was kept",
                 event.to_json(),
             ))
             return
-        self._keys[key] = _what(event)
+        self._keys[key] = event  # described only if a duplicate turns up: most events never need it
         if self._pipeline and isinstance(event, SolUsdPrice):
             self._prices.append((event, origin))
             self._price_keys.append(key)
@@ -400,6 +403,15 @@ class Loader:
         # stored trades these prices answer are repriced once at the end (finish): lanes are writing
         # trades concurrently, and repricing them here could deadlock with those writes
         self._flush_batch(self.conn, prices, rejects, reprice=False)  # type: ignore[arg-type]
+        # every trade handed to a lane from now on is applied after these prices were committed and
+        # sees them: only the trades handed over before can need repricing at the end
+        if prices:
+            handed = self._handed
+            with self.conn.transaction():
+                self.conn.execute(
+                    "select megatron.ingest_settle_run_prices(%s, %s)",
+                    (handed[0] if handed else None, handed[1] if handed else None),
+                )
 
     def _flush_lane(self, lane: _Lane) -> None:
         if not self._pipeline and self._rejects:  # inline: record rejects travel with the batch
@@ -417,6 +429,12 @@ class Loader:
             with lane.conn.transaction():
                 self._save_counts("running")
         else:
+            times = [event.block_time for event, _origin in batch if isinstance(event, Trade)]
+            if times:
+                first, last = min(times), max(times)
+                if self._handed:
+                    first, last = min(first, self._handed[0]), max(last, self._handed[1])
+                self._handed = (first, last)
             lane.inflight = lane.executor.submit(self._flush_batch, lane.conn, batch, rejects)
 
     def _forget(self, keys: list[tuple[Any, ...]]) -> None:
