@@ -1,4 +1,4 @@
-{#- without_nested_loops: a pre-hook for models whose statement joins several large CTEs (risk_metrics_for).
+{#- without_nested_loops: a pre-hook for models whose statement joins several large CTEs (holder and risk metrics).
     PostgreSQL has no statistics for a CTE, so it estimates a few rows where there are thousands and then
     picks nested loops over CTE scans: on a 300-token market the risk statement ran 224 s that way and
     0.8 s with nested loops off (docs/scoring.md, "Planner settings"). A lateral lookup still runs as a

@@ -1,4 +1,4 @@
-{{ config(alias='holder_scores') }}
+{{ config(alias='holder_scores', pre_hook="{{ without_nested_loops() }}") }}
 {#- The holder score of every (token, T) of the scoring run var('score_run_id') that passes the gates
     (holder_scores_for: 10 ≤ progress(T) < 100 and at least 5 included holders; at or after graduation the frozen
     snapshot as of the graduation time), written into holder_scores (migrations 011 + 060) by the score_snapshot

@@ -1,4 +1,7 @@
-{{ config(indexes=[{'columns': ['token_mint'], 'unique': true}]) }}
+{{ config(
+    indexes=[{'columns': ['token_mint'], 'unique': true}],
+    pre_hook="{{ without_nested_loops() }}",
+) }}
 {#- The holder score of every token that passes the gates as of var('as_of') (now by default), the frozen
     graduation snapshot for graduated tokens: macros/holder_scores.sql. -#}
 with
