@@ -175,8 +175,9 @@ def main() -> None:
                         "select token_mint, total_score from token_scores where as_of = %s and token_mint = any(%s)",
                         (at, due)).fetchall())
             at += step
-        print(f"# 999 totals of {len(totals)} tokens, each {args.score_after} s to {args.score_after} s + "
-              f"{args.every_hours} h after creation, in {time.perf_counter() - t:.1f} s")
+        graduates = sum(1 for m in totals if fates.get(m) == "graduate")
+        print(f"# 999 totals of {len(totals)} tokens ({graduates} of them graduate later), each {args.score_after} s "
+              f"to {args.score_after} s + {args.every_hours} h after creation, in {time.perf_counter() - t:.1f} s")
         total_vs_fate = [(totals[m], fates.get(m) == "graduate") for m in totals]
         line("total_score (999) AUROC graduate vs other fates", auroc(total_vs_fate), "")
     finally:

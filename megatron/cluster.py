@@ -390,10 +390,12 @@ def status() -> Status:
 
 
 def start() -> ClusterState:
-    """Start the cluster (creating it first if needed). Does nothing when it already runs."""
+    """Start the cluster (creating it first if needed); when it already runs, only make sure its database
+    exists (a user may have dropped it to start over)."""
     state = init()
     current = status()
     if current.state == "running":
+        _ensure_database(state)
         return state
     if current.state == "crashed":
         # The postmaster removes a stale lock file itself when the pid is dead; make sure it can.
