@@ -26,7 +26,8 @@ def get(url: str) -> object:
 
 
 def pick_token(site: str) -> str:
-    tokens = get(f"{site}/api/tokens?limit=20")
+    page = get(f"{site}/api/tokens?limit=20")
+    tokens = page.get("tokens") if isinstance(page, dict) else None
     assert isinstance(tokens, list) and tokens, "the screener lists no token: run the main job first"
     for tok in tokens:
         holders = get(f"{site}/api/token/{tok['token_mint']}/holders")
