@@ -7,4 +7,4 @@
 -- settings: without nested loops, its one-token lookup became a hash join over every stored trade
 -- (300 tokens: 0.1 s -> 12 s). Its own setting wins while it runs.
 
-alter function public.curve_state_at(text, timestamptz) set enable_nestloop = on;
+alter function public.curve_state_at(text, timestamptz) set enable_nestloop = true;

@@ -5,8 +5,11 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['token_mint'], 'unique': true}, {'columns': ['total_score']}],
+        pre_hook="select pg_advisory_xact_lock(hashtext('megatron.latest_token_scores'))",
     )
 }}
+{#- Backfill shards run this model at the same time: each run's delete + insert of one token must not interleave
+    with another's (a duplicate key on token_mint), so the model's transaction takes a lock first. -#}
 {#- One row per token: its newest 999 score (token_scores, written by the scoring run) with the parts, the flags
     and the breakdown of each part (the technical_scores row of the same T, the holder snapshot it used). Each
     run updates it from the score rows written since the last one (macros/latest_rows.sql). It runs after the
