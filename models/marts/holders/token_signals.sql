@@ -1,4 +1,7 @@
-{{ config(indexes=[{'columns': ['token_mint'], 'unique': true}]) }}
+{{ config(
+    indexes=[{'columns': ['token_mint'], 'unique': true}],
+    pre_hook="{{ without_nested_loops() }}",
+) }}
 {#- The trader signals of every token as of var('as_of') (now by default): macros/token_signals.sql. -#}
 with
 
