@@ -11,8 +11,15 @@
 4. floor     — a binary COPY of the trades, ids already resolved, straight into the real
                transactions table (its key, two indexes and the USD trigger): what storing the
                trades costs before any loader logic, to show how far raw COPY is reachable.
+5. state     — issue 8's question: what the curve state after each trade (virtual and real SOL
+               and token reserves, four columns of `transactions`) costs. The loader and the floor
+               again, on the same events with those four fields removed (as from a source that does
+               not carry them): loader/floor with the state over loader/floor without it must be at
+               least 0.9. Without the state the loader stores NULLs, falls back to ordering
+               same-slot trades by signature and to progress rebuilt from sums.
 
-Prints `name: value unit (ratio vs baseline)` lines. Goal: loader ≥ 0.6 × raw COPY, ≥ 20 × naive.
+Prints `name: value unit (ratio vs baseline)` lines. Goals: loader ≥ 0.6 × raw COPY, ≥ 20 × naive, and the state
+columns cost at most 10 % of loader/floor.
 
     .venv/bin/python benchmarks/ingest.py --tokens 2000 --days 1
 """
@@ -20,6 +27,7 @@ Prints `name: value unit (ratio vs baseline)` lines. Goal: loader ≥ 0.6 × raw
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -67,6 +75,15 @@ def bench_raw_copy(url: str, trades: list[Trade]) -> float:
                 copy.write_row(trade_row(t))
         conn.commit()
         return time.perf_counter() - started
+
+
+def without_state(events: list[object]) -> list[object]:
+    """The same events with every trade's curve state (the four reserves) removed."""
+    return [
+        dataclasses.replace(e, virtual_sol_reserves=None, virtual_token_reserves=None, real_sol_reserves=None,
+                            real_token_reserves=None) if isinstance(e, Trade) else e
+        for e in events
+    ]
 
 
 def bench_copy_into_transactions(url: str, events: list[object]) -> tuple[float, int]:
@@ -196,7 +213,10 @@ def main() -> None:
     print(f"# {args.tokens} tokens, {args.days} days, seed {args.seed}: {len(events):,} events, {len(trades):,} trades "
           f"(generated in {gen:.1f} s)")
 
-    rates: dict[str, list[float]] = {k: [] for k in ("raw", "loader", "one_lane", "naive", "floor")}
+    stateless = without_state(events)
+    rates: dict[str, list[float]] = {
+        k: [] for k in ("raw", "loader", "one_lane", "naive", "floor", "loader_no_state", "floor_no_state")
+    }
     server_time = (0.0, 0.0, 0.0)
     for round_ in range(args.repeat):
         urls = {k: fresh_database(server, k) for k in rates}
@@ -206,6 +226,8 @@ def main() -> None:
             one_s, _ = bench_loader(urls["one_lane"], events, 1)
             naive_s, naive_n = bench_naive(urls["naive"], events, args.naive_trades)
             floor_s, floor_n = bench_copy_into_transactions(urls["floor"], events)
+            plain_s, _ = bench_loader(urls["loader_no_state"], stateless, args.workers)
+            plain_floor_s, plain_floor_n = bench_copy_into_transactions(urls["floor_no_state"], stateless)
         finally:
             for url in urls.values():
                 drop(server, url)
@@ -214,6 +236,8 @@ def main() -> None:
         rates["one_lane"].append(len(trades) / one_s)
         rates["naive"].append(naive_n / naive_s)
         rates["floor"].append(floor_n / floor_s)
+        rates["loader_no_state"].append(len(trades) / plain_s)
+        rates["floor_no_state"].append(plain_floor_n / plain_floor_s)
         if round_ == 0:
             server_time = (loader.copy_seconds, loader.apply_seconds, loader_s)
         print(f"# round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in rates.items()) + " trades/s", flush=True)
@@ -238,6 +262,21 @@ def main() -> None:
     print(f"copy_into_transactions: {med['floor']:,.0f} trades/s ({med['floor'] / raw:.2f} x raw COPY): storing the "
           f"trades alone, before any loader logic [{spread('floor')}]")
     print(f"goal_raw: loader/raw = {loader_rate / raw:.2f} (goal >= 0.6) -> {'met' if loader_rate / raw >= 0.6 else 'MISSED'}")
+    # the state columns: each round's ratio (its own floors), then their median
+    ratio_pairs = [
+        (lo / fl) / (lp / fp)
+        for lo, fl, lp, fp in zip(rates["loader"], rates["floor"], rates["loader_no_state"], rates["floor_no_state"])
+    ]
+    state = statistics.median(ratio_pairs)
+    print(f"loader_no_state: {med['loader_no_state']:,.0f} trades/s, floor_no_state {med['floor_no_state']:,.0f}: the same "
+          f"events without the four reserves [{spread('loader_no_state')}; floor {spread('floor_no_state')}]")
+    print(f"state_columns: loader/floor with the curve state {med['loader'] / med['floor']:.2f}, without it "
+          f"{med['loader_no_state'] / med['floor_no_state']:.2f}; per round with/without "
+          + ", ".join(f"{r:.2f}" for r in ratio_pairs))
+    print(f"state_loader_alone: loader with the state / without it = {med['loader'] / med['loader_no_state']:.2f}, "
+          f"floor with / without = {med['floor'] / med['floor_no_state']:.2f}")
+    print(f"goal_state: (loader/floor with state) / (without) = {state:.2f} (goal >= 0.9) -> "
+          f"{'met' if state >= 0.9 else 'MISSED'}")
     print(f"goal_naive: loader/naive = {loader_rate / naive:.1f} (goal >= 20) -> {'met' if loader_rate / naive >= 20 else 'MISSED'}")
 
 if __name__ == "__main__":
